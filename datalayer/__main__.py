@@ -1,0 +1,3 @@
+from datalayer.cli import main
+
+main()

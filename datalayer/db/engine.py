@@ -1,0 +1,102 @@
+"""Engines, sessions and the unit of work.
+
+:class:`Database` owns one async engine for the primary and, when ``DATABASE_READ_URL`` is
+set, one for the replica. ``transaction()`` is the unit of work: it commits on success, rolls
+back on any error, and turns driver errors into the datalayer's error tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from datalayer.errors import DataLayerError, translate_db_error
+from datalayer.settings import Settings
+
+
+def async_url(url: str) -> str:
+    """The URL with the async psycopg 3 driver."""
+    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def create_engine_for(url: str, settings: Settings, *, application_name: str) -> AsyncEngine:
+    """An async engine with the pool settings of ``settings``.
+
+    In PgBouncer mode (``DATABASE_PGBOUNCER``) server-side prepared statements are off and no
+    startup ``options`` are sent, because PgBouncer < 1.22 supports neither.
+    """
+    connect_args: dict[str, Any] = {"application_name": application_name}
+    if settings.database_pgbouncer:
+        connect_args["prepare_threshold"] = None
+    elif settings.database_statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={settings.database_statement_timeout_ms}"
+    return create_async_engine(
+        async_url(url),
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout,
+        pool_recycle=settings.database_pool_recycle,
+        pool_pre_ping=True,
+        echo=settings.database_echo,
+        connect_args=connect_args,
+    )
+
+
+class Database:
+    """The primary (and optional replica) engines with their session factories."""
+
+    def __init__(self, write_engine: AsyncEngine, read_engine: AsyncEngine | None = None) -> None:
+        self.write_engine = write_engine
+        self.read_engine = read_engine or write_engine
+        self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, url: str, settings: Settings, *, read_url: str | None = None) -> Database:
+        """Build engines for ``url`` (and ``read_url``); nothing connects until first use."""
+        write = create_engine_for(url, settings, application_name="datalayer")
+        read = (
+            create_engine_for(read_url, settings, application_name="datalayer-read")
+            if read_url
+            else None
+        )
+        return cls(write, read)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction on the primary, committed when the block exits."""
+        async with self._write_sessions() as session:
+            try:
+                async with session.begin():
+                    yield session
+            except DataLayerError:
+                raise
+            except (DBAPIError, SQLAlchemyError) as exc:
+                raise translate_db_error(exc) from None
+
+    @asynccontextmanager
+    async def read_transaction(self) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction on the replica (or the primary when there is none)."""
+        async with self._read_sessions() as session:
+            try:
+                async with session.begin():
+                    yield session
+            except DataLayerError:
+                raise
+            except (DBAPIError, SQLAlchemyError) as exc:
+                raise translate_db_error(exc) from None
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()

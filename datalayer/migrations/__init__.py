@@ -1,0 +1,1 @@
+"""Alembic migrations with per-version validation, audit rows and an advisory lock."""

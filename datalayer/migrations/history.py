@@ -1,0 +1,74 @@
+"""Serialising migration runs and recording each applied version.
+
+``migration_history`` lives outside the versioned schema (like ``alembic_version``), so it
+also records the downgrade of the very first version.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from datalayer.errors import MigrationError
+
+MIGRATION_LOCK_KEY = 0x5245_4349_5045  # "RECIPE": shared by every runner of this schema
+HISTORY_TABLE = "migration_history"
+
+_CREATE_HISTORY = f"""
+CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    revision varchar(64) NOT NULL,
+    direction varchar(10) NOT NULL CHECK (direction IN ('upgrade', 'downgrade')),
+    from_revisions varchar(255) NOT NULL DEFAULT '',
+    applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    applied_by varchar(128) NOT NULL DEFAULT current_user,
+    runner varchar(128),
+    elapsed_ms integer NOT NULL
+)
+"""
+
+
+def lock_and_prepare(connection: Connection) -> None:
+    """Take the migration lock (held until commit) and make sure the history table exists."""
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    connection.execute(text(_CREATE_HISTORY))
+    connection.info["migration_step_started"] = time.monotonic()
+
+
+def validate_and_record(*, ctx: Any, step: Any, heads: set[str], run_args: Any) -> None:
+    """``on_version_apply`` hook: run the version's validation step, then write its audit row.
+
+    Both happen inside the migration transaction: a failed validation rolls the version back.
+    """
+    connection: Connection = ctx.connection
+    module = step.up_revision.module
+    check_name = "validate_upgrade" if step.is_upgrade else "validate_downgrade"
+    check = getattr(module, check_name, None)
+    if check is None:
+        raise MigrationError(f"version {step.up_revision_id} has no {check_name}() step")
+    check(connection)
+    started = connection.info.get("migration_step_started", time.monotonic())
+    connection.execute(
+        text(
+            f"INSERT INTO {HISTORY_TABLE} (revision, direction, from_revisions, runner, elapsed_ms)"
+            " VALUES (:revision, :direction, :source, :runner, :elapsed)"
+        ),
+        {
+            "revision": step.up_revision_id,
+            "direction": "upgrade" if step.is_upgrade else "downgrade",
+            "source": ",".join(sorted(step.source_revision_ids)),
+            "runner": _runner_name(),
+            "elapsed": int((time.monotonic() - started) * 1000),
+        },
+    )
+    connection.info["migration_step_started"] = time.monotonic()
+
+
+def _runner_name() -> str:
+    try:
+        return getpass.getuser()[:128]
+    except (KeyError, OSError):
+        return "unknown"

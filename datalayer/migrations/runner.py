@@ -1,0 +1,185 @@
+"""Run, inspect and verify migrations: the API behind ``python -m datalayer migrate``.
+
+Alembic is driven programmatically (no ``alembic.ini``): :func:`alembic_config` points it at
+this package's ``env.py`` and versions, and every command gets its own connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from datalayer.errors import DataLayerError, MigrationError, translate_db_error
+from datalayer.migrations.compare import compare_type, include_object
+from datalayer.migrations.history import HISTORY_TABLE
+from datalayer.models import Base
+
+MIGRATIONS_DIR = Path(__file__).parent
+
+
+def sync_url(url: str) -> str:
+    """The URL with the synchronous psycopg 3 driver (migrations run synchronously)."""
+    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def alembic_config(script_location: Path = MIGRATIONS_DIR) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("version_locations", str(script_location / "versions"))
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+@contextmanager
+def _connection(url: str) -> Iterator[Connection]:
+    engine = create_engine(sync_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    except DataLayerError:
+        raise
+    except Exception as exc:
+        if _is_db_error(exc):
+            raise translate_db_error(exc) from exc
+        raise
+    finally:
+        engine.dispose()
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError)
+
+
+def _run(url: str, fn: Any, revision: str, direction: str, script_location: Path) -> list[str]:
+    """Run one Alembic command; returns the revisions it recorded in the history table."""
+    config = alembic_config(script_location)
+    with _connection(url) as connection:
+        before = _history_max_id(connection)
+        if connection.in_transaction():
+            connection.commit()
+        config.attributes["connection"] = connection
+        fn(config, revision)
+        if connection.in_transaction():
+            connection.commit()
+        rows = connection.execute(
+            text(
+                f"SELECT revision FROM {HISTORY_TABLE} "
+                "WHERE id > :after AND direction = :direction ORDER BY id"
+            ),
+            {"after": before, "direction": direction},
+        )
+        applied = [row[0] for row in rows]
+        connection.commit()
+        return applied
+
+
+def upgrade(
+    url: str, revision: str = "head", *, script_location: Path = MIGRATIONS_DIR
+) -> list[str]:
+    """Apply migrations up to ``revision``; returns the revisions applied by this call."""
+    return _run(url, command.upgrade, revision, "upgrade", script_location)
+
+
+def downgrade(url: str, revision: str, *, script_location: Path = MIGRATIONS_DIR) -> list[str]:
+    """Revert migrations down to ``revision`` (``base`` reverts everything)."""
+    return _run(url, command.downgrade, revision, "downgrade", script_location)
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    current: tuple[str, ...]
+    head: str | None
+    pending: tuple[str, ...]
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.pending
+
+
+def status(url: str, *, script_location: Path = MIGRATIONS_DIR) -> MigrationStatus:
+    """Where the database is, where the code is, and what would be applied."""
+    script = ScriptDirectory.from_config(alembic_config(script_location))
+    with _connection(url) as connection:
+        current = tuple(MigrationContext.configure(connection).get_current_heads())
+    head = script.get_current_head()
+    pending: list[str] = []
+    if head is not None:
+        for revision in script.iterate_revisions(head, current[0] if current else "base"):
+            if revision.revision not in current:
+                pending.append(revision.revision)
+    return MigrationStatus(current=current, head=head, pending=tuple(reversed(pending)))
+
+
+def check(url: str, *, script_location: Path = MIGRATIONS_DIR) -> list[str]:
+    """Differences between the models and the database; empty when there is no drift.
+
+    Reports pending versions too, so a database behind the code never passes.
+    """
+    problems = [
+        f"pending migration {rev}" for rev in status(url, script_location=script_location).pending
+    ]
+    with _connection(url) as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_object": include_object,
+                "compare_type": compare_type,
+                "compare_server_default": False,
+            },
+        )
+        diff = compare_metadata(context, Base.metadata)
+    problems.extend(_describe(entry) for entry in diff)
+    return problems
+
+
+def history(url: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest rows of the migration audit table."""
+    with _connection(url) as connection:
+        if not _history_exists(connection):
+            return []
+        rows = connection.execute(
+            text(
+                f"SELECT revision, direction, from_revisions, applied_at, applied_by, elapsed_ms "
+                f"FROM {HISTORY_TABLE} ORDER BY id DESC LIMIT :limit"
+            ),
+            {"limit": limit},
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+def _describe(entry: Any) -> str:
+    if isinstance(entry, list):
+        return "; ".join(_describe(item) for item in entry)
+    kind = entry[0]
+    detail = " ".join(str(getattr(part, "name", part)) for part in entry[1:3])
+    return f"{kind}: {detail}"
+
+
+def _history_exists(connection: Connection) -> bool:
+    query = text("SELECT to_regclass(:table) IS NOT NULL")
+    return bool(connection.execute(query, {"table": HISTORY_TABLE}).scalar())
+
+
+def _history_max_id(connection: Connection) -> int:
+    if not _history_exists(connection):
+        return 0
+    return int(connection.execute(text(f"SELECT max(id) FROM {HISTORY_TABLE}")).scalar() or 0)
+
+
+def require_migration_ok(problems: list[str]) -> None:
+    if problems:
+        raise MigrationError("schema drift: " + "; ".join(problems))

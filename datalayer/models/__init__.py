@@ -1,0 +1,38 @@
+"""SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
+
+from datalayer.models.audit import AuditLog
+from datalayer.models.base import Base
+from datalayer.models.catalog import Category, Product
+from datalayer.models.conversations import Conversation, Message
+from datalayer.models.embeddings import RecipeEmbedding
+from datalayer.models.ingredients import ParsedIngredient
+from datalayer.models.meal_plans import MealPlan
+from datalayer.models.pantry import PantryItem
+from datalayer.models.receipts import Receipt, ReceiptItem
+from datalayer.models.recipes import Recipe, RecipeIngredient
+from datalayer.models.system import CacheEntry, SystemLog
+from datalayer.models.taste_profiles import UserTasteProfile
+from datalayer.models.users import DataExportRequest, User, UserSession
+
+__all__ = [
+    "AuditLog",
+    "Base",
+    "CacheEntry",
+    "Category",
+    "Conversation",
+    "DataExportRequest",
+    "MealPlan",
+    "Message",
+    "PantryItem",
+    "ParsedIngredient",
+    "Product",
+    "Receipt",
+    "ReceiptItem",
+    "Recipe",
+    "RecipeEmbedding",
+    "RecipeIngredient",
+    "SystemLog",
+    "User",
+    "UserSession",
+    "UserTasteProfile",
+]
