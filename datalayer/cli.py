@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from datalayer.db import Database
 from datalayer.errors import DataLayerError
-from datalayer.local.postgres import local_server, resolve_database_url
+from datalayer.local.postgres import LOCAL_DATABASE, local_server, resolve_database_url
 from datalayer.migrations import runner
 from datalayer.schema_report import TableSummary, schema_summary
 from datalayer.settings import get_settings
@@ -23,7 +23,7 @@ db_app = typer.Typer(help="The embedded PostgreSQL used when DATABASE_URL is uns
 migrate_app = typer.Typer(help="Schema migrations (Alembic) with validation and audit.")
 app.add_typer(db_app, name="db")
 app.add_typer(migrate_app, name="migrate")
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def _masked(url: str) -> str:
@@ -37,7 +37,9 @@ def _database_url() -> str:
 @db_app.command("start")
 def db_start() -> None:
     """Start (or reuse) the embedded PostgreSQL and print its masked URL."""
-    url = local_server(get_settings()).start()
+    server = local_server(get_settings())
+    server.start()
+    url = server.ensure_database(LOCAL_DATABASE)
     console.print(f"embedded PostgreSQL running at [bold]{_masked(url)}[/]")
 
 
@@ -121,7 +123,7 @@ def demo() -> None:
     applied = runner.upgrade(url)
     console.print(f"[bold]migrations[/] applied: {', '.join(applied) or 'none (up to date)'}")
     problems = runner.check(url)
-    console.print(f"[bold]drift check[/] {'clean' if not problems else problems}")
+    console.print(f"[bold]drift check[/] {problems if problems else 'clean'}")
     _print_schema(url)
     console.print(f"demo finished in {time.perf_counter() - started:.1f} s")
     if problems:

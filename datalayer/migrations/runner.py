@@ -21,9 +21,9 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from datalayer.errors import DataLayerError, MigrationError, translate_db_error
+from datalayer.errors import DataLayerError, translate_db_error
 from datalayer.migrations.compare import compare_type, include_object
-from datalayer.migrations.history import HISTORY_TABLE
+from datalayer.migrations.history import APPLIED_KEY, HISTORY_TABLE
 from datalayer.models import Base
 
 MIGRATIONS_DIR = Path(__file__).parent
@@ -64,39 +64,28 @@ def _is_db_error(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError)
 
 
-def _run(url: str, fn: Any, revision: str, direction: str, script_location: Path) -> list[str]:
-    """Run one Alembic command; returns the revisions it recorded in the history table."""
+def _run(url: str, fn: Any, revision: str, script_location: Path) -> list[str]:
+    """Run one Alembic command; returns the revisions this run applied or reverted."""
     config = alembic_config(script_location)
     with _connection(url) as connection:
-        before = _history_max_id(connection)
-        if connection.in_transaction():
-            connection.commit()
+        connection.info[APPLIED_KEY] = []
         config.attributes["connection"] = connection
         fn(config, revision)
         if connection.in_transaction():
             connection.commit()
-        rows = connection.execute(
-            text(
-                f"SELECT revision FROM {HISTORY_TABLE} "
-                "WHERE id > :after AND direction = :direction ORDER BY id"
-            ),
-            {"after": before, "direction": direction},
-        )
-        applied = [row[0] for row in rows]
-        connection.commit()
-        return applied
+        return list(connection.info[APPLIED_KEY])
 
 
 def upgrade(
     url: str, revision: str = "head", *, script_location: Path = MIGRATIONS_DIR
 ) -> list[str]:
     """Apply migrations up to ``revision``; returns the revisions applied by this call."""
-    return _run(url, command.upgrade, revision, "upgrade", script_location)
+    return _run(url, command.upgrade, revision, script_location)
 
 
 def downgrade(url: str, revision: str, *, script_location: Path = MIGRATIONS_DIR) -> list[str]:
     """Revert migrations down to ``revision`` (``base`` reverts everything)."""
-    return _run(url, command.downgrade, revision, "downgrade", script_location)
+    return _run(url, command.downgrade, revision, script_location)
 
 
 @dataclass(frozen=True)
@@ -164,22 +153,11 @@ def history(url: str, limit: int = 20) -> list[dict[str, Any]]:
 def _describe(entry: Any) -> str:
     if isinstance(entry, list):
         return "; ".join(_describe(item) for item in entry)
-    kind = entry[0]
-    detail = " ".join(str(getattr(part, "name", part)) for part in entry[1:3])
-    return f"{kind}: {detail}"
+    kind, *parts = entry
+    names = [str(getattr(part, "name", part)) for part in parts if part is not None]
+    return f"{kind}: {' '.join(name for name in names if not name.startswith('{'))}"
 
 
 def _history_exists(connection: Connection) -> bool:
     query = text("SELECT to_regclass(:table) IS NOT NULL")
     return bool(connection.execute(query, {"table": HISTORY_TABLE}).scalar())
-
-
-def _history_max_id(connection: Connection) -> int:
-    if not _history_exists(connection):
-        return 0
-    return int(connection.execute(text(f"SELECT max(id) FROM {HISTORY_TABLE}")).scalar() or 0)
-
-
-def require_migration_ok(problems: list[str]) -> None:
-    if problems:
-        raise MigrationError("schema drift: " + "; ".join(problems))

@@ -1,0 +1,59 @@
+"""Session-wide real services and per-test databases (see tests/services.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from datalayer.db import Database
+from datalayer.settings import Settings, load_settings
+from tests.services import PostgresHarness, RedisHarness, temporary_database
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresHarness]:
+    harness = PostgresHarness(tmp_path_factory.mktemp("postgres"))
+    yield harness
+    harness.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisHarness]:
+    harness = RedisHarness(tmp_path_factory.mktemp("redis"))
+    yield harness
+    harness.stop()
+
+
+@pytest.fixture
+def database_url(postgres: PostgresHarness) -> Iterator[str]:
+    """A fresh database migrated to head, dropped after the test."""
+    with temporary_database(postgres, migrated=True) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(postgres: PostgresHarness) -> Iterator[str]:
+    """A fresh database with no schema at all."""
+    with temporary_database(postgres, migrated=False) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return load_settings(database_url=database_url, database_pool_size=5)
+
+
+@pytest.fixture
+async def db(database_url: str, settings: Settings) -> AsyncIterator[Database]:
+    database = Database.connect(database_url, settings)
+    yield database
+    await database.dispose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        if root / "integration" in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)

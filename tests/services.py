@@ -1,0 +1,131 @@
+"""Real local services for the test suite: embedded PostgreSQL and redis-server.
+
+Each runs on a free port in a temporary directory and is stopped when the session ends.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from datalayer.local.postgres import LocalPostgres, free_port
+from datalayer.migrations import runner
+
+TEMPLATE_DATABASE = "datalayer_template"
+
+
+class PostgresHarness:
+    """One server; a migrated template database; a fresh database per test."""
+
+    def __init__(self, root: Path) -> None:
+        self.server = LocalPostgres(root / "pg", fast=True)
+        self.admin_url = self.server.start()
+        self._template_ready = False
+
+    def url(self, database: str) -> str:
+        return self.server.url(database)
+
+    def create_database(self, *, migrated: bool) -> str:
+        """A new database; a copy of the migrated template when ``migrated``."""
+        if migrated:
+            self._ensure_template()
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        template = (
+            sql.SQL(" TEMPLATE {}").format(sql.Identifier(TEMPLATE_DATABASE))
+            if migrated
+            else sql.SQL("")
+        )
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)) + template
+            )
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+    def _ensure_template(self) -> None:
+        if self._template_ready:
+            return
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(TEMPLATE_DATABASE)
+                )
+            )
+            connection.execute(
+                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DATABASE))
+            )
+        runner.upgrade(self.url(TEMPLATE_DATABASE))
+        self._template_ready = True
+
+    def stop(self) -> None:
+        self.server.destroy()
+
+
+class RedisHarness:
+    """A throwaway redis-server (no persistence) on a free port."""
+
+    def __init__(self, root: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed: run `make services`")
+        self.port = free_port()
+        root.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(root),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for_port(self.port)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def _wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+@contextmanager
+def temporary_database(harness: PostgresHarness, *, migrated: bool) -> Iterator[str]:
+    url = harness.create_database(migrated=migrated)
+    try:
+        yield url
+    finally:
+        harness.drop_database(url)
