@@ -1,0 +1,324 @@
+"""Recipe embeddings: storage, pgvector similarity search and bulk loading.
+
+Search settings are applied per transaction (``set_config(..., true)``), never per session,
+so they are safe behind a transaction pooler. Filtered searches (user scope, exclusions) use
+pgvector's iterative index scans with relaxed order, re-sorted after a MATERIALIZED CTE,
+so a filter still returns ``min(limit, matching rows)`` rows.
+
+Embedding maintenance (store, update, delete, reprocessing, bulk load) is a system operation
+of the AI pipeline and takes no acting user; searches take an optional user scope.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pgvector.psycopg import register_vector_async
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+
+from datalayer.db import Database
+from datalayer.errors import InvalidInputError, NotFoundError
+from datalayer.schemas.common import InputModel, as_uuid, parse
+from datalayer.schemas.embeddings import (
+    EmbeddingMeta,
+    EmbeddingOut,
+    ModelSpec,
+    EmbeddingRow,
+    Sha256Hex,
+    SimilarityMatch,
+    SimilarityQuery,
+)
+from datalayer.settings import Settings
+from datalayer.vectors import as_vector, as_vectors
+
+CANDIDATES = 50  # the seed's candidate pool, narrowed by the business rules to the limit
+MAX_BATCH = 100
+
+_SEARCH = """
+WITH candidates AS MATERIALIZED (
+    SELECT recipe_id, embedding <=> :query AS distance
+      FROM recipe_embeddings
+     WHERE {filters}
+     ORDER BY embedding <=> :query
+     LIMIT :candidates
+)
+SELECT recipe_id, distance
+  FROM candidates
+ WHERE distance <= :threshold
+ ORDER BY distance
+ LIMIT :limit
+"""
+
+_BATCH_SEARCH = """
+SELECT q.ordinality - 1 AS query_index, c.recipe_id, c.distance
+  FROM unnest(CAST(:queries AS vector[])) WITH ORDINALITY AS q(embedding, ordinality)
+ CROSS JOIN LATERAL (
+       SELECT e.recipe_id, e.embedding <=> q.embedding AS distance
+         FROM recipe_embeddings AS e
+        ORDER BY e.embedding <=> q.embedding
+        LIMIT :limit
+       ) AS c
+ WHERE c.distance <= :threshold
+ ORDER BY q.ordinality, c.distance
+"""
+
+_UPSERT = """
+INSERT INTO recipe_embeddings
+       (recipe_id, user_id, embedding, model, model_version, source_text_hash, is_stale)
+SELECT r.id, r.user_id, :embedding, :model, :model_version, :source_text_hash, false
+  FROM recipes AS r
+ WHERE r.id = :recipe_id
+    ON CONFLICT (recipe_id) DO UPDATE
+   SET embedding = EXCLUDED.embedding,
+       model = EXCLUDED.model,
+       model_version = EXCLUDED.model_version,
+       source_text_hash = EXCLUDED.source_text_hash,
+       is_stale = false
+RETURNING id
+"""
+
+_NEEDS_EMBEDDING = """
+SELECT r.id
+  FROM recipes AS r
+  LEFT JOIN recipe_embeddings AS e ON e.recipe_id = r.id
+ WHERE e.id IS NULL OR e.is_stale OR e.model <> :model OR e.model_version <> :model_version
+ ORDER BY r.created_at, r.id
+ LIMIT :limit
+"""
+
+COPY_COLUMNS = ("recipe_id", "user_id", "embedding", "model", "model_version", "source_text_hash")
+
+
+class EmbeddingRepository:
+    """Vector storage and similarity search over ``recipe_embeddings``."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._dim = settings.embedding_dim
+        self._ef_search = settings.hnsw_ef_search
+        self._vector = Vector(self._dim)
+
+    # -- writes --------------------------------------------------------------------------
+    async def store_embedding(
+        self,
+        recipe_id: uuid.UUID,
+        embedding: Any,
+        model: str,
+        version: str,
+        source_text_hash: str,
+    ) -> uuid.UUID:
+        """Store (or replace) the embedding of a recipe; returns the embedding id."""
+        meta = parse(
+            EmbeddingMeta,
+            {"model": model, "model_version": version, "source_text_hash": source_text_hash},
+        )
+        params = {
+            **meta.model_dump(),
+            "recipe_id": as_uuid(recipe_id, "recipe_id"),
+            "embedding": as_vector(embedding, self._dim),
+        }
+        statement = text(_UPSERT).bindparams(bindparam("embedding", type_=self._vector))
+        async with self._db.transaction() as session:
+            row = (await session.execute(statement, params)).first()
+        if row is None:
+            raise NotFoundError("recipe not found")
+        return uuid.UUID(str(row[0]))
+
+    async def update_embedding(
+        self, recipe_id: uuid.UUID, embedding: Any, source_text_hash: str
+    ) -> bool:
+        """Replace the vector of an existing embedding (same model) and clear its stale flag."""
+        params = {
+            "recipe_id": as_uuid(recipe_id, "recipe_id"),
+            "source_text_hash": _sha256(source_text_hash),
+            "embedding": as_vector(embedding, self._dim),
+        }
+        statement = text(
+            "UPDATE recipe_embeddings SET embedding = :embedding, "
+            "source_text_hash = :source_text_hash, is_stale = false "
+            "WHERE recipe_id = :recipe_id"
+        ).bindparams(bindparam("embedding", type_=self._vector))
+        async with self._db.transaction() as session:
+            result = await session.execute(statement, params)
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise NotFoundError("embedding not found")
+        return True
+
+    async def delete_embedding(self, recipe_id: uuid.UUID) -> bool:
+        """Delete a recipe's embedding; False when there was none."""
+        async with self._db.transaction() as session:
+            result = await session.execute(
+                text("DELETE FROM recipe_embeddings WHERE recipe_id = :recipe_id"),
+                {"recipe_id": as_uuid(recipe_id, "recipe_id")},
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def bulk_load(self, rows: Iterable[EmbeddingRow], *, batch_size: int = 5000) -> int:
+        """Load many embeddings with binary COPY in one transaction; returns the row count.
+
+        Every vector is validated first; one bad row loads nothing.
+        """
+        validated = [
+            (
+                row.recipe_id,
+                row.user_id,
+                as_vector(row.embedding, self._dim),
+                row.model,
+                row.model_version,
+                row.source_text_hash,
+            )
+            for row in (parse(EmbeddingRow, item) for item in rows)
+        ]
+        if not validated:
+            return 0
+        copy_sql = (
+            f"COPY recipe_embeddings ({', '.join(COPY_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)"
+        )
+        async with self._db.transaction() as session:
+            connection = await session.connection()
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            await register_vector_async(raw)
+            async with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                copy.set_types(["uuid", "uuid", "vector", "varchar", "varchar", "varchar"])
+                for start in range(0, len(validated), batch_size):
+                    for row in validated[start : start + batch_size]:
+                        await copy.write_row(row)
+        return len(validated)
+
+    # -- reads ---------------------------------------------------------------------------
+    async def get_embedding(self, recipe_id: uuid.UUID) -> EmbeddingOut | None:
+        statement = text(
+            "SELECT id, recipe_id, user_id, embedding, model, model_version, source_text_hash, "
+            "is_stale, created_at, updated_at FROM recipe_embeddings WHERE recipe_id = :recipe_id"
+        ).columns(embedding=self._vector)
+        async with self._db.read_transaction() as session:
+            row = (
+                (await session.execute(statement, {"recipe_id": as_uuid(recipe_id, "recipe_id")}))
+                .mappings()
+                .first()
+            )
+        return EmbeddingOut.model_validate(dict(row)) if row is not None else None
+
+    async def similarity_search(
+        self,
+        query_embedding: Any,
+        limit: int = 20,
+        user_id: uuid.UUID | None = None,
+        exclude_recipe_ids: Sequence[uuid.UUID] | None = None,
+        *,
+        distance_threshold: float = 0.8,
+        ef_search: int | None = None,
+    ) -> list[SimilarityMatch]:
+        """The recipes nearest to ``query_embedding`` by cosine distance.
+
+        ``user_id`` scopes the search to one owner (``None``: every recipe, a system-wide
+        query for internal jobs); ``exclude_recipe_ids`` are never returned; matches farther
+        than ``distance_threshold`` are dropped.
+        """
+        query = parse(
+            SimilarityQuery,
+            {
+                "limit": limit,
+                "user_id": user_id,
+                "exclude_recipe_ids": exclude_recipe_ids or [],
+                "distance_threshold": distance_threshold,
+                "ef_search": ef_search or self._ef_search,
+            },
+        )
+        vector = as_vector(query_embedding, self._dim, field="query_embedding")
+        filters = ["TRUE"]
+        params: dict[str, Any] = {
+            "query": vector,
+            "candidates": max(CANDIDATES, query.limit),
+            "threshold": query.distance_threshold,
+            "limit": query.limit,
+        }
+        if query.user_id is not None:
+            filters.append("user_id = :user_id")
+            params["user_id"] = query.user_id
+        if query.exclude_recipe_ids:
+            filters.append("recipe_id <> ALL(:excluded)")
+            params["excluded"] = list(query.exclude_recipe_ids)
+        statement = text(_SEARCH.format(filters=" AND ".join(filters))).bindparams(
+            bindparam("query", type_=self._vector)
+        )
+        if "excluded" in params:
+            statement = statement.bindparams(bindparam("excluded", type_=ARRAY(UUID())))
+        async with self._db.read_transaction() as session:
+            await self._apply_search_settings(session, query.ef_search, iterative=len(filters) > 1)
+            rows = (await session.execute(statement, params)).all()
+        return [SimilarityMatch(recipe_id=row[0], distance=float(row[1])) for row in rows]
+
+    async def batch_similarity_search(
+        self,
+        query_embeddings: Sequence[Any],
+        limit: int = 20,
+        *,
+        distance_threshold: float = 0.8,
+        ef_search: int | None = None,
+    ) -> list[list[SimilarityMatch]]:
+        """One similarity search per query embedding, in a single round trip."""
+        if not 1 <= len(query_embeddings) <= MAX_BATCH:
+            raise InvalidInputError(
+                f"query_embeddings must hold 1 to {MAX_BATCH} vectors", field="query_embeddings"
+            )
+        query = parse(
+            SimilarityQuery,
+            {
+                "limit": limit,
+                "distance_threshold": distance_threshold,
+                "ef_search": ef_search or self._ef_search,
+            },
+        )
+        vectors = as_vectors(query_embeddings, self._dim)
+        statement = text(_BATCH_SEARCH).bindparams(bindparam("queries", type_=ARRAY(self._vector)))
+        results: list[list[SimilarityMatch]] = [[] for _ in vectors]
+        async with self._db.read_transaction() as session:
+            await self._apply_search_settings(session, query.ef_search, iterative=False)
+            rows = await session.execute(
+                statement,
+                {"queries": vectors, "limit": query.limit, "threshold": query.distance_threshold},
+            )
+            for index, recipe_id, distance in rows:
+                results[index].append(
+                    SimilarityMatch(recipe_id=recipe_id, distance=float(distance))
+                )
+        return results
+
+    async def get_embeddings_for_reprocessing(
+        self, model: str, version: str, limit: int = 1000
+    ) -> list[uuid.UUID]:
+        """Recipes with no embedding, a stale one, or one from another model or version."""
+        data = parse(ModelSpec, {"model": model, "model_version": version})
+        if not 1 <= limit <= 10_000:
+            raise InvalidInputError("limit must be between 1 and 10000", field="limit")
+        async with self._db.read_transaction() as session:
+            rows = await session.execute(
+                text(_NEEDS_EMBEDDING),
+                {"model": data.model, "model_version": data.model_version, "limit": limit},
+            )
+            return [row[0] for row in rows]
+
+    async def _apply_search_settings(
+        self, session: Any, ef_search: int, *, iterative: bool
+    ) -> None:
+        await session.execute(
+            text(
+                "SELECT set_config('hnsw.ef_search', :ef, true), "
+                "set_config('hnsw.iterative_scan', :mode, true)"
+            ),
+            {"ef": str(ef_search), "mode": "relaxed_order" if iterative else "off"},
+        )
+
+
+def _sha256(value: str) -> str:
+    return parse(_HashOnly, {"value": value}).value
+
+
+class _HashOnly(InputModel):
+    value: Sha256Hex

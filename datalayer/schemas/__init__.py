@@ -1,0 +1,1 @@
+"""Input and output models (pydantic v2), one module per aggregate."""

@@ -1,0 +1,83 @@
+"""Shared pieces of the input and output models (pydantic v2)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from datalayer.errors import InvalidInputError
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+MAX_PAGE_SIZE = 500
+MAX_OFFSET = 1_000_000
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+LongText = Annotated[str, StringConstraints(max_length=100_000)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class InputModel(BaseModel):
+    """Base of every input model: unknown fields are errors, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class OutputModel(BaseModel):
+    """Base of every output model, built from ORM rows."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+
+class PageRequest(InputModel):
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of results and the total number of matching rows."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate ``data`` into ``model``; failures become :class:`InvalidInputError`.
+
+    The message names the fields at fault and the rule they break, never the values.
+    """
+    if isinstance(data, model):
+        return data
+    try:
+        if isinstance(data, BaseModel):
+            data = data.model_dump(exclude_unset=True)
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        fields = []
+        for error in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or model.__name__
+            fields.append(where)
+            problems.append(f"{where}: {error['msg']}")
+        raise InvalidInputError(
+            f"invalid {model.__name__}: " + "; ".join(problems), field=fields[0] if fields else None
+        ) from None
+
+
+def page_request(limit: int, offset: int) -> PageRequest:
+    return parse(PageRequest, {"limit": limit, "offset": offset})
+
+
+def as_uuid(value: Any, field: str) -> uuid.UUID:
+    """``value`` as a UUID (a UUID or its string form), or :class:`InvalidInputError`."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        raise InvalidInputError(f"{field} must be a UUID", field=field) from None

@@ -1,0 +1,64 @@
+"""Input and output models of the embedding repository."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, computed_field
+
+from datalayer.schemas.common import InputModel, OutputModel
+
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ModelVersion = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class ModelSpec(InputModel):
+    model: ModelName
+    model_version: ModelVersion
+
+
+class EmbeddingMeta(ModelSpec):
+    source_text_hash: Sha256Hex
+
+
+class EmbeddingRow(EmbeddingMeta):
+    """One row for :meth:`EmbeddingRepository.bulk_load`."""
+
+    recipe_id: uuid.UUID
+    user_id: uuid.UUID
+    embedding: Any
+
+
+class SimilarityQuery(InputModel):
+    limit: int = Field(default=20, ge=1, le=200)
+    user_id: uuid.UUID | None = None
+    exclude_recipe_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10_000)
+    distance_threshold: float = Field(default=0.8, ge=0.0, le=2.0)
+    ef_search: int = Field(default=100, ge=1, le=1000)
+
+
+class SimilarityMatch(OutputModel):
+    recipe_id: uuid.UUID
+    distance: float
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def similarity(self) -> float:
+        """Cosine similarity (1 - cosine distance)."""
+        return 1.0 - self.distance
+
+
+class EmbeddingOut(OutputModel):
+    id: uuid.UUID
+    recipe_id: uuid.UUID
+    user_id: uuid.UUID
+    embedding: list[float]
+    model: str
+    model_version: str
+    source_text_hash: str
+    is_stale: bool
+    created_at: datetime
+    updated_at: datetime
