@@ -34,7 +34,8 @@ def as_vector(value: Any, dim: int, *, field: str = "embedding") -> FloatVector:
         )
     if not np.isfinite(array).all():
         raise InvalidInputError(f"{field} contains NaN or infinity", field=field)
-    as_float32 = array.astype(np.float32)
+    with np.errstate(over="ignore"):
+        as_float32 = array.astype(np.float32)
     if not np.isfinite(as_float32).all():
         raise InvalidInputError(f"{field} has values outside the float32 range", field=field)
     if not as_float32.any():

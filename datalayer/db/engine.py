@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -81,7 +82,7 @@ class Database:
                     yield session
             except DataLayerError:
                 raise
-            except (DBAPIError, SQLAlchemyError) as exc:
+            except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
                 raise translate_db_error(exc) from None
 
     @asynccontextmanager
@@ -93,7 +94,7 @@ class Database:
                     yield session
             except DataLayerError:
                 raise
-            except (DBAPIError, SQLAlchemyError) as exc:
+            except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
                 raise translate_db_error(exc) from None
 
     async def dispose(self) -> None:

@@ -26,8 +26,8 @@ from datalayer.schemas.common import InputModel, as_uuid, parse
 from datalayer.schemas.embeddings import (
     EmbeddingMeta,
     EmbeddingOut,
-    ModelSpec,
     EmbeddingRow,
+    ModelSpec,
     Sha256Hex,
     SimilarityMatch,
     SimilarityQuery,

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
 from datalayer.errors import InvalidInputError
 
@@ -81,3 +89,17 @@ def as_uuid(value: Any, field: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except (TypeError, ValueError, AttributeError):
         raise InvalidInputError(f"{field} must be a UUID", field=field) from None
+
+
+def parse_value(annotation: Any, value: Any, field: str) -> Any:
+    """Validate a single value against a type (e.g. an ``Annotated`` constraint or enum)."""
+    try:
+        return _adapter(annotation).validate_python(value)
+    except ValidationError as exc:
+        message = exc.errors(include_input=False, include_url=False)[0]["msg"]
+        raise InvalidInputError(f"{field}: {message}", field=field) from None
+
+
+@functools.lru_cache(maxsize=128)
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(annotation)

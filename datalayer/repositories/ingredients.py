@@ -1,0 +1,193 @@
+"""Parsed ingredients of recipes, searched by normalised name.
+
+Every method acts for the recipe's owner: another user's recipe is reported as not found.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from datalayer.db import Database
+from datalayer.errors import InvalidInputError, NotFoundError
+from datalayer.models import ParsedIngredient, Recipe
+from datalayer.repositories.taste_profiles import mark_profile_stale
+from datalayer.schemas.common import as_uuid, parse, parse_value
+from datalayer.schemas.profiles import (
+    IngredientCount,
+    IngredientName,
+    IngredientStats,
+    ParsedIngredientIn,
+    ParsedIngredientOut,
+    RecipeIngredientMatch,
+    normalize_ingredient,
+)
+
+MAX_INGREDIENTS = 200
+SEARCH_LIMIT = 100
+
+
+class IngredientRepository:
+    """Structured ingredient lines, one list per recipe."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def store_parsed_ingredients(
+        self,
+        recipe_id: uuid.UUID,
+        user_id: uuid.UUID,
+        ingredients: Sequence[ParsedIngredientIn | dict[str, Any]],
+    ) -> list[uuid.UUID]:
+        """Append ingredient lines after the recipe's existing ones; returns their ids."""
+        lines = self._parse_all(ingredients)
+        async with self._db.transaction() as session:
+            recipe = await self._owned_recipe(session, recipe_id, user_id)
+            start = await session.scalar(
+                select(func.coalesce(func.max(ParsedIngredient.position) + 1, 0)).where(
+                    ParsedIngredient.recipe_id == recipe
+                )
+            )
+            return await self._insert(session, recipe, user_id, lines, int(start or 0))
+
+    async def update_parsed_ingredients(
+        self,
+        recipe_id: uuid.UUID,
+        user_id: uuid.UUID,
+        ingredients: Sequence[ParsedIngredientIn | dict[str, Any]],
+    ) -> bool:
+        """Replace the recipe's ingredient list (one transaction)."""
+        lines = self._parse_all(ingredients)
+        async with self._db.transaction() as session:
+            recipe = await self._owned_recipe(session, recipe_id, user_id)
+            await session.execute(
+                delete(ParsedIngredient).where(ParsedIngredient.recipe_id == recipe)
+            )
+            await self._insert(session, recipe, user_id, lines, 0)
+        return True
+
+    async def get_recipe_ingredients(
+        self, recipe_id: uuid.UUID, user_id: uuid.UUID
+    ) -> list[ParsedIngredientOut]:
+        async with self._db.read_transaction() as session:
+            recipe = await self._owned_recipe(session, recipe_id, user_id)
+            rows = await session.execute(
+                select(ParsedIngredient)
+                .where(ParsedIngredient.recipe_id == recipe)
+                .order_by(ParsedIngredient.position)
+            )
+            return [ParsedIngredientOut.model_validate(row) for row in rows.scalars()]
+
+    async def delete_recipe_ingredients(self, recipe_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        """Remove all lines of a recipe; False when it had none."""
+        async with self._db.transaction() as session:
+            recipe = await self._owned_recipe(session, recipe_id, user_id)
+            result = await session.execute(
+                delete(ParsedIngredient).where(ParsedIngredient.recipe_id == recipe)
+            )
+            await mark_profile_stale(session, as_uuid(user_id, "user_id"))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def search_by_ingredient(
+        self, ingredient_name: str, user_id: uuid.UUID
+    ) -> list[RecipeIngredientMatch]:
+        """The user's recipes that use ``ingredient_name`` (matched on the normalised name)."""
+        name = normalize_ingredient(parse_value(IngredientName, ingredient_name, "ingredient_name"))
+        statement = (
+            select(
+                Recipe.id.label("recipe_id"),
+                Recipe.title,
+                ParsedIngredient.name.label("ingredient_name"),
+                ParsedIngredient.quantity,
+                ParsedIngredient.unit,
+            )
+            .join(ParsedIngredient, ParsedIngredient.recipe_id == Recipe.id)
+            .where(
+                ParsedIngredient.normalized_name == name,
+                Recipe.user_id == as_uuid(user_id, "user_id"),
+            )
+            .order_by(Recipe.title, Recipe.id)
+            .limit(SEARCH_LIMIT)
+        )
+        async with self._db.read_transaction() as session:
+            rows = (await session.execute(statement)).mappings()
+            return [RecipeIngredientMatch.model_validate(dict(row)) for row in rows]
+
+    async def get_ingredient_statistics(self, user_id: uuid.UUID, top: int = 20) -> IngredientStats:
+        """How often each ingredient appears across the user's recipes."""
+        owner = as_uuid(user_id, "user_id")
+        if not 1 <= top <= 200:
+            raise InvalidInputError("top must be between 1 and 200", field="top")
+        lines = (
+            select(ParsedIngredient.normalized_name, ParsedIngredient.recipe_id)
+            .join(Recipe, Recipe.id == ParsedIngredient.recipe_id)
+            .where(Recipe.user_id == owner)
+            .subquery()
+        )
+        totals = select(
+            func.count(func.distinct(lines.c.recipe_id)),
+            func.count(func.distinct(lines.c.normalized_name)),
+            func.count(),
+        )
+        counts = (
+            select(lines.c.normalized_name, func.count(func.distinct(lines.c.recipe_id)).label("n"))
+            .group_by(lines.c.normalized_name)
+            .order_by(func.count(func.distinct(lines.c.recipe_id)).desc(), lines.c.normalized_name)
+            .limit(top)
+        )
+        async with self._db.read_transaction() as session:
+            recipes, distinct, total = (await session.execute(totals)).one()
+            top_rows = (await session.execute(counts)).all()
+        return IngredientStats(
+            user_id=owner,
+            recipe_count=recipes,
+            distinct_ingredients=distinct,
+            total_ingredient_lines=total,
+            top_ingredients=[IngredientCount(name=name, recipes=n) for name, n in top_rows],
+        )
+
+    @staticmethod
+    def _parse_all(
+        ingredients: Sequence[ParsedIngredientIn | dict[str, Any]],
+    ) -> list[ParsedIngredientIn]:
+        if isinstance(ingredients, str | bytes) or len(ingredients) > MAX_INGREDIENTS:
+            raise InvalidInputError(
+                f"ingredients must be a list of at most {MAX_INGREDIENTS} items",
+                field="ingredients",
+            )
+        return [parse(ParsedIngredientIn, item) for item in ingredients]
+
+    @staticmethod
+    async def _owned_recipe(
+        session: AsyncSession, recipe_id: uuid.UUID, user_id: uuid.UUID
+    ) -> uuid.UUID:
+        found = await session.scalar(
+            select(Recipe.id).where(
+                Recipe.id == as_uuid(recipe_id, "recipe_id"),
+                Recipe.user_id == as_uuid(user_id, "user_id"),
+            )
+        )
+        if found is None:
+            raise NotFoundError("recipe not found")
+        return found
+
+    @staticmethod
+    async def _insert(
+        session: AsyncSession,
+        recipe_id: uuid.UUID,
+        user_id: uuid.UUID,
+        lines: list[ParsedIngredientIn],
+        start: int,
+    ) -> list[uuid.UUID]:
+        rows = [
+            ParsedIngredient(recipe_id=recipe_id, position=start + index, **line.model_dump())
+            for index, line in enumerate(lines)
+        ]
+        session.add_all(rows)
+        await session.flush()
+        await mark_profile_stale(session, as_uuid(user_id, "user_id"))
+        return [row.id for row in rows]

@@ -1,0 +1,237 @@
+"""Recipes: ownership-checked CRUD, filtered listing, full-text search and the AI queue.
+
+Every read, update, delete, list and search acts for a user: another user's recipe is
+reported exactly like a missing one. The AI-processing queue is a system operation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select, text, update
+
+from datalayer.db import Database
+from datalayer.errors import InvalidInputError, NotFoundError
+from datalayer.models import Recipe, RecipeEmbedding
+from datalayer.repositories.taste_profiles import mark_profile_stale
+from datalayer.schemas.common import Page, as_uuid, page_request, parse, parse_value
+from datalayer.schemas.recipes import (
+    AIStatus,
+    RecipeCreate,
+    RecipeFilters,
+    RecipeOut,
+    RecipeSearchHit,
+    RecipeUpdate,
+    SearchText,
+    content_hash,
+)
+
+MAX_AI_ATTEMPTS = 5
+STUCK_AFTER = timedelta(minutes=30)
+MAX_ERROR_LENGTH = 2000
+
+_CLAIM = text(
+    """
+    UPDATE recipes
+       SET ai_status = 'processing', ai_started_at = now(), ai_attempts = ai_attempts + 1
+     WHERE id IN (
+           SELECT id FROM recipes
+            WHERE (ai_status IN ('pending', 'failed') AND ai_attempts < :max_attempts)
+               OR (ai_status = 'processing' AND ai_started_at < now() - :stuck_after)
+            ORDER BY created_at
+            LIMIT :limit
+              FOR UPDATE SKIP LOCKED)
+    RETURNING id
+    """
+)
+
+
+class RecipeRepository:
+    """Recipes of one owner at a time, plus the AI-processing queue."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create_recipe(
+        self, user_id: uuid.UUID, recipe_data: RecipeCreate | dict[str, Any]
+    ) -> RecipeOut:
+        """Create a recipe; it enters the AI-processing queue as ``pending``."""
+        owner = as_uuid(user_id, "user_id")
+        data = parse(RecipeCreate, recipe_data)
+        recipe = Recipe(
+            user_id=owner,
+            content_hash=content_hash(data.title, data.description, data.instructions),
+            **data.model_dump(),
+        )
+        async with self._db.transaction() as session:
+            session.add(recipe)
+            await session.flush()
+            await session.refresh(recipe)
+            await mark_profile_stale(session, owner)
+            return RecipeOut.model_validate(recipe)
+
+    async def get_recipe_by_id(self, recipe_id: uuid.UUID, user_id: uuid.UUID) -> RecipeOut | None:
+        """The recipe when ``user_id`` owns it; None otherwise (missing or not theirs)."""
+        statement = select(Recipe).where(*self._owned(recipe_id, user_id))
+        async with self._db.read_transaction() as session:
+            recipe = (await session.execute(statement)).scalar_one_or_none()
+            return RecipeOut.model_validate(recipe) if recipe is not None else None
+
+    async def get_user_recipes(
+        self,
+        user_id: uuid.UUID,
+        limit: int = 50,
+        offset: int = 0,
+        filters: RecipeFilters | dict[str, Any] | None = None,
+    ) -> Page[RecipeOut]:
+        """A page of the user's recipes, newest first, with the total matching count."""
+        owner = as_uuid(user_id, "user_id")
+        paging = page_request(limit, offset)
+        wanted = parse(RecipeFilters, filters or {})
+        statement = self._filtered(select(Recipe, func.count().over()), owner, wanted)
+        statement = (
+            statement.order_by(Recipe.created_at.desc(), Recipe.id)
+            .limit(paging.limit)
+            .offset(paging.offset)
+        )
+        async with self._db.read_transaction() as session:
+            rows = (await session.execute(statement)).all()
+            if rows:
+                total = int(rows[0][1])
+            else:
+                count = self._filtered(select(func.count()).select_from(Recipe), owner, wanted)
+                total = int((await session.execute(count)).scalar_one())
+            items = [RecipeOut.model_validate(row[0]) for row in rows]
+        return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+    async def update_recipe(
+        self, recipe_id: uuid.UUID, user_id: uuid.UUID, updates: RecipeUpdate | dict[str, Any]
+    ) -> RecipeOut:
+        """Apply ``updates``; when the content hash changes the recipe goes back to
+        ``pending`` and its embedding is marked stale."""
+        data = parse(RecipeUpdate, updates)
+        values = data.model_dump(exclude_unset=True)
+        async with self._db.transaction() as session:
+            recipe = (
+                await session.execute(
+                    select(Recipe).where(*self._owned(recipe_id, user_id)).with_for_update()
+                )
+            ).scalar_one_or_none()
+            if recipe is None:
+                raise NotFoundError("recipe not found")
+            for name, value in values.items():
+                setattr(recipe, name, value)
+            new_hash = content_hash(recipe.title, recipe.description, recipe.instructions)
+            if new_hash != recipe.content_hash:
+                recipe.content_hash = new_hash
+                recipe.ai_status = AIStatus.PENDING
+                recipe.ai_attempts = 0
+                recipe.ai_error = None
+                await session.execute(
+                    update(RecipeEmbedding)
+                    .where(RecipeEmbedding.recipe_id == recipe.id)
+                    .values(is_stale=True)
+                )
+            await session.flush()
+            await session.refresh(recipe)
+            await mark_profile_stale(session, recipe.user_id)
+            return RecipeOut.model_validate(recipe)
+
+    async def delete_recipe(self, recipe_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        """Delete the recipe with its embedding and ingredients (foreign-key cascades)."""
+        statement = delete(Recipe).where(*self._owned(recipe_id, user_id)).returning(Recipe.id)
+        async with self._db.transaction() as session:
+            if (await session.execute(statement)).first() is None:
+                raise NotFoundError("recipe not found")
+            await mark_profile_stale(session, as_uuid(user_id, "user_id"))
+        return True
+
+    async def search_recipes(
+        self, user_id: uuid.UUID, query: str, limit: int = 20, offset: int = 0
+    ) -> Page[RecipeSearchHit]:
+        """Full-text search over the user's recipes (title, ingredients, description),
+        best matches first. ``query`` uses web-search syntax: words, "phrases", -excluded."""
+        owner = as_uuid(user_id, "user_id")
+        terms = parse_value(SearchText, query, "query")
+        paging = page_request(limit, offset)
+        tsquery = func.websearch_to_tsquery("english", terms)
+        rank = func.ts_rank_cd(Recipe.search_vector, tsquery)
+        statement = (
+            select(Recipe, rank.label("rank"), func.count().over())
+            .where(Recipe.user_id == owner, Recipe.search_vector.op("@@")(tsquery))
+            .order_by(rank.desc(), Recipe.id)
+            .limit(paging.limit)
+            .offset(paging.offset)
+        )
+        async with self._db.read_transaction() as session:
+            rows = (await session.execute(statement)).all()
+            hits = [
+                RecipeSearchHit(recipe=RecipeOut.model_validate(row[0]), rank=float(row[1]))
+                for row in rows
+            ]
+        total = int(rows[0][2]) if rows else 0
+        return Page(items=hits, total=total, limit=paging.limit, offset=paging.offset)
+
+    async def get_recipes_for_ai_processing(self, limit: int = 100) -> list[RecipeOut]:
+        """Atomically claim up to ``limit`` recipes for AI processing.
+
+        Claimed recipes move to ``processing`` with their attempt count raised; concurrent
+        workers never receive the same recipe (``FOR UPDATE SKIP LOCKED``). Recipes stuck in
+        ``processing`` for longer than 30 minutes are claimable again.
+        """
+        if not 1 <= limit <= 1000:
+            raise InvalidInputError("limit must be between 1 and 1000", field="limit")
+        params = {"limit": limit, "max_attempts": MAX_AI_ATTEMPTS, "stuck_after": STUCK_AFTER}
+        async with self._db.transaction() as session:
+            ids = [row[0] for row in await session.execute(_CLAIM, params)]
+            if not ids:
+                return []
+            recipes = (
+                await session.execute(
+                    select(Recipe).where(Recipe.id.in_(ids)).order_by(Recipe.created_at)
+                )
+            ).scalars()
+            return [RecipeOut.model_validate(recipe) for recipe in recipes]
+
+    async def update_ai_processing_status(
+        self, recipe_id: uuid.UUID, status: AIStatus | str, error_message: str | None = None
+    ) -> bool:
+        """Record the outcome of AI processing; False when the recipe no longer exists."""
+        new_status = parse_value(AIStatus, status, "status")
+        values: dict[str, Any] = {"ai_status": new_status.value}
+        if new_status is AIStatus.COMPLETED:
+            values.update(ai_error=None, ai_processed_at=func.now())
+        elif new_status is AIStatus.FAILED:
+            values["ai_error"] = (error_message or "unknown error")[:MAX_ERROR_LENGTH]
+        statement = (
+            update(Recipe)
+            .where(Recipe.id == as_uuid(recipe_id, "recipe_id"))
+            .values(**values)
+            .returning(Recipe.id)
+        )
+        async with self._db.transaction() as session:
+            return (await session.execute(statement)).first() is not None
+
+    @staticmethod
+    def _owned(recipe_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Any, Any]:
+        return (
+            Recipe.id == as_uuid(recipe_id, "recipe_id"),
+            Recipe.user_id == as_uuid(user_id, "user_id"),
+        )
+
+    @staticmethod
+    def _filtered(statement: Select[Any], owner: uuid.UUID, wanted: RecipeFilters) -> Select[Any]:
+        statement = statement.where(Recipe.user_id == owner)
+        if wanted.cuisine_type is not None:
+            statement = statement.where(Recipe.cuisine_type == wanted.cuisine_type)
+        if wanted.difficulty is not None:
+            statement = statement.where(Recipe.difficulty == wanted.difficulty)
+        if wanted.max_cooking_time is not None:
+            statement = statement.where(Recipe.cooking_time_minutes <= wanted.max_cooking_time)
+        if wanted.tags:
+            statement = statement.where(Recipe.tags.contains(wanted.tags))
+        if wanted.ai_status is not None:
+            statement = statement.where(Recipe.ai_status == wanted.ai_status.value)
+        return statement
