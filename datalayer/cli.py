@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from datalayer.db import Database
+from datalayer.demo import run_demo
 from datalayer.errors import DataLayerError
 from datalayer.local.postgres import LOCAL_DATABASE, local_server, resolve_database_url
 from datalayer.migrations import runner
@@ -116,7 +117,7 @@ def schema() -> None:
 
 @app.command("demo")
 def demo() -> None:
-    """Start the embedded PostgreSQL, migrate to head and print the schema summary."""
+    """Migrate, load the sample corpus, embed it, and show search results."""
     started = time.perf_counter()
     url = _database_url()
     console.print(f"[bold]database[/] {_masked(url)}")
@@ -124,10 +125,11 @@ def demo() -> None:
     console.print(f"[bold]migrations[/] applied: {', '.join(applied) or 'none (up to date)'}")
     problems = runner.check(url)
     console.print(f"[bold]drift check[/] {problems if problems else 'clean'}")
-    _print_schema(url)
-    console.print(f"demo finished in {time.perf_counter() - started:.1f} s")
     if problems:
         raise typer.Exit(code=1)
+    _print_schema(url)
+    asyncio.run(run_demo(url, get_settings(), console))
+    console.print(f"demo finished in {time.perf_counter() - started:.1f} s")
 
 
 def _print_schema(url: str) -> None:

@@ -1,0 +1,186 @@
+"""The demo job: load a sample corpus, run the AI pipeline with the local embedder, and
+show full-text and similarity results a person can judge."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from datalayer.db import Database
+from datalayer.embedder import Embedder, HashingEmbedder
+from datalayer.repositories.embeddings import EmbeddingRepository
+from datalayer.repositories.ingredients import IngredientRepository
+from datalayer.repositories.recipes import RecipeRepository
+from datalayer.repositories.taste_profiles import TasteProfileRepository
+from datalayer.repositories.users import UserRepository
+from datalayer.sample_corpus import generate
+from datalayer.schemas.recipes import AIStatus, RecipeOut
+from datalayer.settings import Settings
+
+DEMO_USERS = ("demo_chef", "demo_student", "demo_parent")
+RECIPES_PER_USER = 100
+SEARCHES = ("tomato basil", "curry", "mushroom -risotto", '"black beans"')
+
+
+@dataclass(frozen=True)
+class DemoRepos:
+    users: UserRepository
+    recipes: RecipeRepository
+    embeddings: EmbeddingRepository
+    ingredients: IngredientRepository
+    profiles: TasteProfileRepository
+
+    @classmethod
+    def build(cls, db: Database, settings: Settings) -> DemoRepos:
+        return cls(
+            UserRepository(db, settings),
+            RecipeRepository(db),
+            EmbeddingRepository(db, settings),
+            IngredientRepository(db),
+            TasteProfileRepository(db),
+        )
+
+
+async def run_demo(url: str, settings: Settings, console: Console) -> None:
+    """Load (once), process, search and profile; prints everything to ``console``."""
+    db = Database.connect(url, settings)
+    repos = DemoRepos.build(db, settings)
+    try:
+        owners = await _load_corpus(repos, console)
+        embedder = HashingEmbedder(settings.embedding_dim)
+        await _run_ai_pipeline(repos, embedder, owners, console)
+        await _show_full_text(repos, owners[0], console)
+        await _show_similar(repos, embedder, owners[0], console)
+        profile = await repos.profiles.calculate_taste_profile(owners[0])
+        top = ", ".join(list(profile.favorite_ingredients)[:6])
+        console.print(
+            f"[bold]taste profile[/] of {DEMO_USERS[0]}: {profile.recipe_count} recipes; "
+            f"cuisines {profile.cuisine_preferences}; top ingredients: {top}"
+        )
+    finally:
+        await db.dispose()
+
+
+async def _load_corpus(repos: DemoRepos, console: Console) -> list[uuid.UUID]:
+    owners: list[uuid.UUID] = []
+    corpus = generate(RECIPES_PER_USER * len(DEMO_USERS))
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("loading sample recipes", total=len(corpus))
+        for index, username in enumerate(DEMO_USERS):
+            existing = await repos.users.get_user_by_auth0_id(f"demo|{username}")
+            if existing is not None:
+                owners.append(existing.id)
+                progress.advance(task, RECIPES_PER_USER)
+                continue
+            user = await repos.users.create_user(
+                {
+                    "username": username,
+                    "email": f"{username}@example.com",
+                    "auth0_user_id": f"demo|{username}",
+                    "consent_version": "2026-01",
+                }
+            )
+            await repos.profiles.create_taste_profile(user.id)
+            owners.append(user.id)
+            for sample in corpus[index * RECIPES_PER_USER : (index + 1) * RECIPES_PER_USER]:
+                recipe = await repos.recipes.create_recipe(
+                    user.id,
+                    {
+                        key: getattr(sample, key)
+                        for key in (
+                            "title",
+                            "description",
+                            "instructions",
+                            "cuisine_type",
+                            "difficulty",
+                            "servings",
+                            "cooking_time_minutes",
+                            "tags",
+                        )
+                    },
+                )
+                await repos.ingredients.store_parsed_ingredients(
+                    recipe.id, user.id, [{"name": name} for name in sample.ingredients]
+                )
+                progress.advance(task)
+    console.print(f"[bold]corpus[/] {len(corpus)} recipes for {len(owners)} users")
+    return owners
+
+
+async def _run_ai_pipeline(
+    repos: DemoRepos, embedder: Embedder, owners: list[uuid.UUID], console: Console
+) -> None:
+    """What an AI worker does: claim a batch, embed it, store the vectors, mark completed."""
+    processed = 0
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("embedding recipes", total=None)
+        while batch := await repos.recipes.get_recipes_for_ai_processing(limit=50):
+            texts = [await _embedding_text(repos, recipe) for recipe in batch]
+            for recipe, text, vector in zip(batch, texts, embedder.embed(texts), strict=True):
+                await repos.embeddings.store_embedding(
+                    recipe.id, vector, embedder.model, embedder.version, _sha256(text)
+                )
+                await repos.recipes.update_ai_processing_status(recipe.id, AIStatus.COMPLETED)
+            processed += len(batch)
+            progress.advance(task, len(batch))
+    console.print(f"[bold]AI pipeline[/] embedded {processed} recipes with {embedder.model}")
+
+
+async def _embedding_text(repos: DemoRepos, recipe: RecipeOut) -> str:
+    lines = await repos.ingredients.get_recipe_ingredients(recipe.id, recipe.user_id)
+    return " ".join([recipe.title, *(line.normalized_name for line in lines)])
+
+
+async def _show_full_text(repos: DemoRepos, owner: uuid.UUID, console: Console) -> None:
+    table = Table(title=f"full-text search over {DEMO_USERS[0]}'s recipes")
+    for column in ("query", "matches", "top results (rank)"):
+        table.add_column(column)
+    for query in SEARCHES:
+        page = await repos.recipes.search_recipes(owner, query, limit=3)
+        top = "; ".join(f"{hit.recipe.title} ({hit.rank:.2f})" for hit in page.items)
+        table.add_row(query, str(page.total), top or "-")
+    console.print(table)
+
+
+async def _show_similar(
+    repos: DemoRepos, embedder: Embedder, owner: uuid.UUID, console: Console
+) -> None:
+    table = Table(title="similar recipes (cosine distance, HNSW)")
+    for column in ("for", "nearest neighbours (distance)"):
+        table.add_column(column)
+    recipes = (await repos.recipes.get_user_recipes(owner, limit=3)).items
+    for recipe in recipes:
+        vector = embedder.embed([await _embedding_text(repos, recipe)])[0]
+        matches = await repos.embeddings.similarity_search(
+            vector, limit=3, user_id=owner, exclude_recipe_ids=[recipe.id]
+        )
+        names = []
+        for match in matches:
+            found = await repos.recipes.get_recipe_by_id(match.recipe_id, owner)
+            names.append(f"{found.title if found else '?'} ({match.distance:.2f})")
+        table.add_row(recipe.title, "; ".join(names) or "-")
+    query = "lime chili chicken"
+    matches = await repos.embeddings.similarity_search(embedder.embed([query])[0], limit=3)
+    titles = []
+    for match in matches:
+        title = await _title_for_any_owner(repos, match.recipe_id)
+        titles.append(f"{title} ({match.distance:.2f})")
+    table.add_row(f"text: {query!r} (all users)", "; ".join(titles) or "-")
+    console.print(table)
+
+
+async def _title_for_any_owner(repos: DemoRepos, recipe_id: uuid.UUID) -> str:
+    embedding = await repos.embeddings.get_embedding(recipe_id)
+    if embedding is None:
+        return "?"
+    recipe = await repos.recipes.get_recipe_by_id(recipe_id, embedding.user_id)
+    return recipe.title if recipe else "?"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
