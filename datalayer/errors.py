@@ -89,6 +89,11 @@ def translate_db_error(exc: BaseException) -> DataLayerError:
     sqlstate = getattr(driver, "sqlstate", None) or ""
     constraint = _diag(driver, "constraint_name")
     column = _diag(driver, "column_name")
+    if sqlstate == "23503" and (_diag(driver, "message_primary") or "").startswith(
+        "update or delete on table"
+    ):
+        suffix = f" ({constraint})" if constraint else ""
+        return ConflictError(f"row is still referenced{suffix}", constraint=constraint)
     if sqlstate in _INTEGRITY_CLASSES:
         cls, text = _INTEGRITY_CLASSES[sqlstate]
         where = constraint or column
@@ -104,6 +109,9 @@ def translate_db_error(exc: BaseException) -> DataLayerError:
         return PermissionDeniedError(message)
     if sqlstate.startswith("22"):
         return InvalidInputError(f"invalid value ({_data_error_kind(sqlstate)})", field=column)
+    if not sqlstate and type(driver).__name__ == "DataError":
+        # psycopg refuses some values client-side (e.g. NUL in text): no SQLSTATE.
+        return InvalidInputError("invalid value (cannot be sent to the database)")
     if sqlstate.startswith(("08", "57P")) or _is_connection_error(exc):
         return UnavailableError("database unavailable; retry later")
     return DataLayerError(f"database error (SQLSTATE {sqlstate or 'unknown'})")

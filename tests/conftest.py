@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,10 +15,14 @@ from tests.services import PostgresHarness, RedisHarness, temporary_database
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresHarness]:
-    harness = PostgresHarness(tmp_path_factory.mktemp("postgres"))
+def postgres() -> Iterator[PostgresHarness]:
+    # Not under pytest's basetemp: a concurrent pytest run resets that tree to mode 0700,
+    # which locks out the server's own system user.
+    root = Path(tempfile.mkdtemp(prefix="datalayer-tests-"))
+    harness = PostgresHarness(root)
     yield harness
     harness.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
