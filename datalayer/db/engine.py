@@ -8,7 +8,7 @@ back on any error, and turns driver errors into the datalayer's error tree.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -73,31 +73,30 @@ class Database:
         )
         return cls(write, read)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A session in one transaction on the primary, committed when the block exits."""
-        async with self._write_sessions() as session:
-            try:
-                async with session.begin():
-                    yield session
-            except DataLayerError:
-                raise
-            except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
-                raise translate_db_error(exc) from None
+        return _unit_of_work(self._write_sessions)
 
-    @asynccontextmanager
-    async def read_transaction(self) -> AsyncIterator[AsyncSession]:
-        """A read-only transaction on the replica (or the primary when there is none)."""
-        async with self._read_sessions() as session:
-            try:
-                async with session.begin():
-                    yield session
-            except DataLayerError:
-                raise
-            except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
-                raise translate_db_error(exc) from None
+    def read_transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A transaction on the replica (or the primary when there is none)."""
+        return _unit_of_work(self._read_sessions)
 
     async def dispose(self) -> None:
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
+
+
+@asynccontextmanager
+async def _unit_of_work(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """Commit on success, roll back on error, translate driver errors (values not echoed)."""
+    async with sessions() as session:
+        try:
+            async with session.begin():
+                yield session
+        except DataLayerError:
+            raise
+        except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
+            raise translate_db_error(exc) from None
