@@ -1,0 +1,101 @@
+"""Every checkov check skipped for a resource, with its reason, in one reviewed place.
+
+Skips are written into the template as resource metadata (``Metadata.checkov.skip``), which
+checkov honours offline, so each one is scoped to a single resource instead of silencing a
+check for the whole template. Checks that fail on CDK's own helper Lambdas (custom-resource
+providers that only call AWS APIs) are skipped there and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aws_cdk import CfnResource
+
+from infra.config import EnvironmentConfig
+from infra.construct_paths import find_resource
+
+if TYPE_CHECKING:
+    from infra.deployment import Deployment
+
+
+@dataclass(frozen=True)
+class CheckovSkip:
+    """One reviewed checkov failure: resource, check id and why it does not apply."""
+
+    stack: str
+    path: str
+    check: str
+    reason: str
+    applies: Callable[[EnvironmentConfig], bool] = lambda _config: True
+
+
+_DEFAULT_SG_PROVIDER = "Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler"
+_TRIGGER_PROVIDER = "AWSCDK.TriggerCustomResourceProviderCustomResourceProvider/Handler"
+_PROVIDER_REASONS = {
+    "CKV_AWS_116": "CDK custom-resource provider invoked synchronously by CloudFormation; "
+    "a dead-letter queue only applies to asynchronous invocations.",
+    "CKV_AWS_117": "CDK custom-resource provider that only calls AWS APIs (EC2 / Lambda); "
+    "it touches no data in the VPC, so it runs outside it.",
+    "CKV_AWS_115": "CDK custom-resource provider, invoked once per deployment by "
+    "CloudFormation; a concurrency limit adds nothing.",
+}
+
+
+def _has_replicas(config: EnvironmentConfig) -> bool:
+    return config.database.replicas > 0
+
+
+SKIPS: tuple[CheckovSkip, ...] = (
+    *(
+        CheckovSkip(stack, path, check, reason)
+        for stack, path in (("network", _DEFAULT_SG_PROVIDER), ("services", _TRIGGER_PROVIDER))
+        for check, reason in _PROVIDER_REASONS.items()
+    ),
+    CheckovSkip(
+        "services", "Jobs/Migrate", "CKV_AWS_116",
+        "The migration job is invoked synchronously (RequestResponse) by the deployment "
+        "trigger, which fails the deployment on error; a DLQ only catches async invocations.",
+    ),
+    CheckovSkip(
+        "services", "Jobs/Migrate", "CKV_AWS_173",
+        "The environment holds no secret (a secret ARN, an SSL mode and log settings); Lambda "
+        "encrypts it at rest with its service key. Credentials are fetched at run time.",
+    ),
+    CheckovSkip(
+        "services", "PgBouncer/Lb", "CKV_AWS_91",
+        "NLB access logs are only produced for TLS listeners; this NLB forwards TCP with TLS "
+        "end to end. VPC flow logs record the flows.",
+    ),
+    CheckovSkip(
+        "data", "Database/Primary", "CKV_AWS_157",
+        "Multi-AZ is off by configuration outside prod (seed 003 cost optimisation).",
+        applies=lambda config: not config.database.multi_az,
+    ),
+    CheckovSkip(
+        "data", "Database/Replica1", "CKV_AWS_16",
+        "The replica inherits encryption from the encrypted primary; CloudFormation rejects "
+        "StorageEncrypted on a read replica (F3020).",
+        applies=_has_replicas,
+    ),
+    CheckovSkip(
+        "data", "Database/Replica1", "CKV_AWS_157",
+        "A read replica is the extra read copy; write availability comes from the primary.",
+        applies=_has_replicas,
+    ),
+)  # fmt: skip
+
+
+def skip_checkov_checks(deployment: Deployment, config: EnvironmentConfig) -> None:
+    """Write the skips of ``config``'s environment into their resources' metadata."""
+    by_resource: dict[str, tuple[CfnResource, list[dict[str, str]]]] = {}
+    for entry in SKIPS:
+        if not entry.applies(config):
+            continue
+        resource = find_resource(deployment.stack(entry.stack), entry.path)
+        _, skips = by_resource.setdefault(resource.node.path, (resource, []))
+        skips.append({"id": entry.check, "comment": entry.reason})
+    for resource, skips in by_resource.values():
+        resource.add_metadata("checkov", {"skip": skips})

@@ -1,0 +1,2 @@
+"""One construct per concern: keys, network, security groups, database, cache, backups,
+PgBouncer, jobs, alerting and monitoring."""

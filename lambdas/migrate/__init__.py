@@ -1,0 +1,1 @@
+"""Database migrations on deploy (invoked by a CloudFormation trigger)."""

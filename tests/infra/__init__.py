@@ -1,0 +1,1 @@
+"""Offline proof of the infrastructure: synth assertions, snapshots, scanners, handlers."""
