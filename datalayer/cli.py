@@ -141,7 +141,8 @@ def _print_schema(url: str) -> None:
             await database.dispose()
 
     table = Table(title="schema")
-    for column in ("table", "columns", "indexes", "constraints", "triggers", "partitions", "rows"):
+    headers = ("table", "cols", "indexes", "checks+keys", "triggers", "parts", "rows")
+    for column in headers:
         table.add_column(column, justify="left" if column == "table" else "right", no_wrap=True)
     for summary in asyncio.run(collect()):
         table.add_row(
