@@ -141,7 +141,7 @@ def _print_schema(url: str) -> None:
             await database.dispose()
 
     table = Table(title="schema")
-    headers = ("table", "cols", "indexes", "checks+keys", "triggers", "parts", "rows")
+    headers = ("table", "cols", "idx", "constraints", "trig", "parts", "rows")
     for column in headers:
         table.add_column(column, justify="left" if column == "table" else "right", no_wrap=True)
     for summary in asyncio.run(collect()):
