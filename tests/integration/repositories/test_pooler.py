@@ -45,6 +45,8 @@ async def test_search_settings_are_transaction_scoped_behind_pgbouncer(
                 np.ones(1536), user_id=owner.id, distance_threshold=2.0
             )
             assert [match.recipe_id for match in found] == [recipe.id]
+            unscoped = await embeddings.similarity_search(np.ones(1536), distance_threshold=2.0)
+            assert [match.recipe_id for match in unscoped] == [recipe.id]
     finally:
         await pooled.dispose()
 
@@ -53,4 +55,5 @@ async def test_search_settings_are_transaction_scoped_behind_pgbouncer(
         with psycopg.connect(bouncer.url, prepare_threshold=None) as client:
             ef_search = client.execute("SHOW hnsw.ef_search").fetchone()
             iterative = client.execute("SHOW hnsw.iterative_scan").fetchone()
-        assert ef_search == ("40",) and iterative == ("off",)
+            seqscan = client.execute("SHOW enable_seqscan").fetchone()
+        assert ef_search == ("40",) and iterative == ("off",) and seqscan == ("on",)
