@@ -1,0 +1,52 @@
+"""``python -m bench [--quick] [--output-dir DIR]``: run the benchmark, write the results.
+
+The full run (``make bench``) writes ``bench/results/vector_search.{json,md}``; ``--quick``
+is a small smoke run (5,000 rows) that writes to a temporary directory unless told
+otherwise, so it never overwrites the committed results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.report import write_results
+from bench.run import FULL, QUICK, run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small smoke run (5,000 rows)")
+    parser.add_argument("--output-dir", type=Path, help="where to write the result files")
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else FULL
+    if args.output_dir is not None:
+        config = dataclasses.replace(config, output_dir=args.output_dir)
+    results = asyncio.run(run(config))
+    write_results(results, config.output_dir)
+    table = Table("Target", "Required", "Measured", "Met", title="Targets")
+    for target in results["targets"]:
+        table.add_row(
+            target["target"],
+            target["required"],
+            str(target["measured"]),
+            "yes" if target["met"] else "[red]no[/]",
+        )
+    console = Console()
+    console.print(table)
+    console.print(
+        f"recommended ef_search: {results['recommended_ef_search']} as shipped, "
+        f"{results['recommended_ef_search_index_forced']} with the index forced; "
+        f"results in {config.output_dir} ({results['runtime_s']} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

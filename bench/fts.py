@@ -1,0 +1,97 @@
+"""Full-text search latency over the recipes.
+
+The application path is :meth:`RecipeRepository.search_recipes` (one user's recipes,
+``websearch_to_tsquery`` + ``ts_rank_cd``, GIN index); it is measured for the users owning
+10% and 1% of the recipes. A search over every recipe, through raw psycopg, is reported for
+information only: the application never searches across users.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from psycopg import AsyncConnection
+from rich.progress import Progress
+
+from bench.dataset import Dataset
+from bench.timing import latency_summary
+from datalayer.db import Database
+from datalayer.repositories.recipes import RecipeRepository
+
+LIMIT = 20
+WARM_UP = 20
+
+GLOBAL_SQL = """
+SELECT r.id, ts_rank_cd(r.search_vector, q.query) AS rank, count(*) OVER () AS total
+  FROM recipes AS r, websearch_to_tsquery('english', %(q)s) AS q(query)
+ WHERE r.search_vector @@ q.query
+ ORDER BY rank DESC, r.id
+ LIMIT %(limit)s
+"""
+
+
+async def _per_user(
+    repository: RecipeRepository,
+    dataset: Dataset,
+    user: int,
+    queries: list[str],
+    label: str,
+    progress: Progress,
+) -> dict[str, Any]:
+    user_id = dataset.user_ids[user]
+    for query in queries[:WARM_UP]:
+        await repository.search_recipes(user_id, query, limit=LIMIT)
+    seconds: list[float] = []
+    totals: list[int] = []
+    for query in progress.track(queries, description=label):
+        started = time.perf_counter()
+        page = await repository.search_recipes(user_id, query, limit=LIMIT)
+        seconds.append(time.perf_counter() - started)
+        totals.append(page.total)
+    return {
+        "rows_in_scope": int(dataset.rows_of(user).size),
+        "matches_median": int(np.median(totals)),
+        "matches_p95": int(np.percentile(totals, 95)),
+        "no_match_share": round(float(np.mean(np.asarray(totals) == 0)), 3),
+        **latency_summary(seconds),
+    }
+
+
+async def _global(url: str, queries: list[str], progress: Progress) -> dict[str, Any]:
+    seconds: list[float] = []
+    totals: list[int] = []
+    async with await AsyncConnection.connect(url, autocommit=True) as connection:
+        for query in queries[:WARM_UP]:
+            await connection.execute(GLOBAL_SQL, {"q": query, "limit": LIMIT})
+        for query in progress.track(queries, description="full-text, all recipes (raw)"):
+            started = time.perf_counter()
+            cursor = await connection.execute(GLOBAL_SQL, {"q": query, "limit": LIMIT})
+            rows = await cursor.fetchall()
+            seconds.append(time.perf_counter() - started)
+            totals.append(int(rows[0][2]) if rows else 0)
+    return {
+        "sql": GLOBAL_SQL.strip(),
+        "matches_median": int(np.median(totals)),
+        **latency_summary(seconds),
+    }
+
+
+async def full_text(
+    db: Database, url: str, dataset: Dataset, queries: list[str], progress: Progress
+) -> dict[str, Any]:
+    """Per-user repository searches (the target) and a global raw search (information)."""
+    repository = RecipeRepository(db)
+    per_user = {
+        name: await _per_user(
+            repository, dataset, user, queries, f"full-text {name} user", progress
+        )
+        for name, user in dataset.scoped_users.items()
+    }
+    return {
+        "path": "RecipeRepository.search_recipes(user_id, query, limit=20)",
+        "queries": len(queries),
+        "per_user": per_user,
+        "all_recipes_raw_psycopg": await _global(url, queries, progress),
+    }
