@@ -51,7 +51,7 @@ WITH candidates AS MATERIALIZED (
 SELECT recipe_id, distance
   FROM candidates
  WHERE distance <= :threshold
- ORDER BY distance
+ ORDER BY distance + 0
  LIMIT :limit
 """
 
@@ -309,11 +309,15 @@ class EmbeddingRepository:
         # Transaction-scoped (is_local = true): nothing leaks through a transaction pooler.
         # Unfiltered searches turn off sequential scans: at ef_search >= ~120 pgvector's cost
         # estimate otherwise makes the planner prefer an exact scan about 50x slower.
+        # Custom plans only: a generic plan made for an average user is an exact bitmap scan
+        # for every user. "ORDER BY distance + 0" above makes PostgreSQL 17+ re-sort the
+        # relaxed-order candidates instead of trusting the CTE's order.
         await session.execute(
             text(
                 "SELECT set_config('hnsw.ef_search', :ef, true), "
                 "set_config('hnsw.iterative_scan', :mode, true), "
-                "set_config('enable_seqscan', :seqscan, true)"
+                "set_config('enable_seqscan', :seqscan, true), "
+                "set_config('plan_cache_mode', 'force_custom_plan', true)"
             ),
             {
                 "ef": str(ef_search),

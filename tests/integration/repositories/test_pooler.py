@@ -56,4 +56,6 @@ async def test_search_settings_are_transaction_scoped_behind_pgbouncer(
             ef_search = client.execute("SHOW hnsw.ef_search").fetchone()
             iterative = client.execute("SHOW hnsw.iterative_scan").fetchone()
             seqscan = client.execute("SHOW enable_seqscan").fetchone()
+            plan_cache = client.execute("SHOW plan_cache_mode").fetchone()
         assert ef_search == ("40",) and iterative == ("off",) and seqscan == ("on",)
+        assert plan_cache == ("auto",)
