@@ -62,7 +62,7 @@ class Settings(BaseSettings):
         default=None, description="Secrets Manager ARN of the RDS credentials (Lambdas only)."
     )
     embedding_dim: Annotated[int, Field(ge=1, le=16_000)] = 1536
-    hnsw_ef_search: Annotated[int, Field(ge=1, le=1000)] = 100
+    hnsw_ef_search: Annotated[int, Field(ge=1, le=1000)] = 120
     datalayer_home: Path = Field(
         default=Path(".datalayer"),
         description="Where the embedded PostgreSQL keeps its data directory and state.",

@@ -37,7 +37,7 @@ class SimilarityQuery(InputModel):
     user_id: uuid.UUID | None = None
     exclude_recipe_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10_000)
     distance_threshold: float = Field(default=0.8, ge=0.0, le=2.0)
-    ef_search: int = Field(default=100, ge=1, le=1000)
+    ef_search: int = Field(default=120, ge=1, le=1000)
 
 
 class SimilarityMatch(OutputModel):
