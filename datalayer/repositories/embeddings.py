@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError, NotFoundError
-from datalayer.schemas.common import InputModel, as_uuid, parse
+from datalayer.schemas.common import as_uuid, parse, parse_value
 from datalayer.schemas.embeddings import (
     EmbeddingMeta,
     EmbeddingOut,
@@ -135,7 +135,7 @@ class EmbeddingRepository:
         """Replace the vector of an existing embedding (same model) and clear its stale flag."""
         params = {
             "recipe_id": as_uuid(recipe_id, "recipe_id"),
-            "source_text_hash": _sha256(source_text_hash),
+            "source_text_hash": parse_value(Sha256Hex, source_text_hash, "source_text_hash"),
             "embedding": as_vector(embedding, self._dim),
         }
         statement = text(
@@ -353,11 +353,3 @@ async def _binary_vectors(session: Any) -> None:
     if not raw.info.get("pgvector_adapters"):
         await register_vector_async(raw.driver_connection)
         raw.info["pgvector_adapters"] = True
-
-
-def _sha256(value: str) -> str:
-    return parse(_HashOnly, {"value": value}).value
-
-
-class _HashOnly(InputModel):
-    value: Sha256Hex

@@ -57,10 +57,9 @@ def test_embedded_database_lifecycle_and_migrations(home: Path) -> None:
 
 
 def test_bad_configuration_is_one_clear_line(home: Path) -> None:
-    env_home = home
     result = subprocess.run(
         [sys.executable, "-m", "datalayer", "migrate", "status"],
-        env={**os.environ, "DATALAYER_HOME": str(env_home), "DATABASE_POOL_SIZE": "lots"},
+        env={**os.environ, "DATALAYER_HOME": str(home), "DATABASE_POOL_SIZE": "lots"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -15,7 +15,7 @@ from datalayer.errors import (
 )
 from datalayer.repositories.catalog import CatalogRepository
 from datalayer.schemas.catalog import CategoryNode, CategoryOut
-from tests.integration.repositories.test_foodsave_ownership import count_statements, snapshot
+from tests.integration.repositories.support import count_statements, snapshot
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datalayer.errors import ConflictError, InvalidInputError, NotFoundError
 from datalayer.models.conversations import MESSAGE_ROLES
 from datalayer.repositories.conversations import ConversationRepository
 from datalayer.schemas.conversations import MessageRole
-from tests.integration.repositories.test_foodsave_ownership import (
+from tests.integration.repositories.support import (
     count_statements,
     new_user,
     snapshot,

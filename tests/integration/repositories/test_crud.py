@@ -19,7 +19,7 @@ from datalayer.errors import (
 )
 from datalayer.repositories.crud import CrudRepository
 from tests import factories
-from tests.integration.repositories.test_foodsave_ownership import new_user, snapshot
+from tests.integration.repositories.support import new_user, snapshot
 
 
 async def test_create_get_update_delete_with_a_string_key(db: Database) -> None:

@@ -37,7 +37,7 @@ from datalayer.repositories.pantry import PantryRepository
 from datalayer.repositories.receipts import ReceiptRepository
 from datalayer.settings import Settings
 from tests import factories
-from tests.integration.repositories.test_foodsave_ownership import snapshot
+from tests.integration.repositories.support import snapshot
 
 T = TypeVar("T")
 Call = Callable[[Any], Awaitable[Any]]

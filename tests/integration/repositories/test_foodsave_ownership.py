@@ -4,18 +4,14 @@ missing row, and no table changes; B's listings never show A's rows."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from datalayer import models as m
 from datalayer.db import Database
 from datalayer.errors import NotFoundError
 from datalayer.repositories.conversations import ConversationRepository
@@ -23,44 +19,9 @@ from datalayer.repositories.meal_plans import MealPlanRepository
 from datalayer.repositories.pantry import PantryRepository
 from datalayer.repositories.receipts import ReceiptRepository
 from tests import factories
+from tests.integration.repositories.support import new_user, snapshot
 
 TODAY = date(2024, 6, 1)
-
-
-async def new_user(db: Database) -> uuid.UUID:
-    """A saved user's id."""
-    async with db.transaction() as session:
-        user = factories.user()
-        session.add(user)
-        await session.flush()
-        return user.id
-
-
-async def snapshot(db: Database) -> dict[str, tuple[int, str]]:
-    """Row count and a digest of the contents of every table."""
-    parts = [
-        f"SELECT '{table.name}', count(*), "
-        f"md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table.name} AS t"
-        for table in m.Base.metadata.sorted_tables
-    ]
-    async with db.read_transaction() as session:
-        rows = await session.execute(text(" UNION ALL ".join(parts)))
-        return {name: (count, digest) for name, count, digest in rows}
-
-
-@contextmanager
-def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL statements sent through ``engine`` inside the block."""
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from datalayer.models.meal_plans import MEAL_TYPES
 from datalayer.repositories.meal_plans import MealPlanRepository
 from datalayer.schemas.meal_plans import MealType
 from tests import factories
-from tests.integration.repositories.test_foodsave_ownership import snapshot
+from tests.integration.repositories.support import snapshot
 
 MONDAY = date(2024, 6, 3)
 

@@ -7,22 +7,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from datalayer.db import Database
 from datalayer.errors import NotFoundError
 from tests import factories
 from tests.integration.repositories.conftest import Repos, new_user
-
-TABLES = ("recipes", "parsed_ingredients", "recipe_embeddings", "user_taste_profiles")
-
-
-async def snapshot(db: Database) -> dict[str, list[Any]]:
-    async with db.transaction() as session:
-        return {
-            table: sorted(str(row) for row in await session.execute(text(f"SELECT * FROM {table}")))
-            for table in TABLES
-        }
+from tests.integration.repositories.support import snapshot
 
 
 @pytest.fixture

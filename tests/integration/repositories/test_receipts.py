@@ -11,7 +11,7 @@ from datalayer.db import Database
 from datalayer.errors import ConstraintViolationError, InvalidInputError, NotFoundError
 from datalayer.repositories.receipts import ReceiptRepository
 from tests import factories
-from tests.integration.repositories.test_foodsave_ownership import new_user, snapshot
+from tests.integration.repositories.support import new_user, snapshot
 
 
 @pytest.fixture
