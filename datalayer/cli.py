@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 import time
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from datalayer.db import Database
 from datalayer.demo import run_demo
 from datalayer.errors import DataLayerError
+from datalayer.health import HealthReport
 from datalayer.local.postgres import LOCAL_DATABASE, local_server, resolve_database_url
 from datalayer.migrations import runner
+from datalayer.runtime import DataLayer
 from datalayer.schema_report import TableSummary, schema_summary
 from datalayer.settings import get_settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _options(
+    traceback: Annotated[
+        bool, typer.Option("--traceback", help="Show the traceback of unexpected errors.")
+    ] = False,
+) -> None:
+    """Options for every command (read by :func:`main`)."""
+
+
 db_app = typer.Typer(help="The embedded PostgreSQL used when DATABASE_URL is unset.")
 migrate_app = typer.Typer(help="Schema migrations (Alembic) with validation and audit.")
 app.add_typer(db_app, name="db")
@@ -33,6 +49,18 @@ def _masked(url: str) -> str:
 
 def _database_url() -> str:
     return resolve_database_url(get_settings())
+
+
+def _target_database() -> str:
+    """The database URL a command acts on, announced on the console (password masked)."""
+    url = _database_url()
+    source = (
+        "DATABASE_URL"
+        if get_settings().database_url is not None
+        else "the embedded server in DATALAYER_HOME, because DATABASE_URL is unset"
+    )
+    console.print(f"[bold]database[/] {_masked(url)} ({source})")
+    return url
 
 
 @db_app.command("start")
@@ -73,25 +101,35 @@ def db_url(
 @migrate_app.command("up")
 def migrate_up(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
-    applied = runner.upgrade(_database_url(), revision)
+    applied = runner.upgrade(_target_database(), revision)
     console.print(f"applied: {', '.join(applied) if applied else 'nothing, already up to date'}")
 
 
 @migrate_app.command("down")
-def migrate_down(revision: str) -> None:
-    """Revert migrations down to REVISION (`base` reverts everything)."""
-    reverted = runner.downgrade(_database_url(), revision)
+def migrate_down(
+    revision: str,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Revert migrations down to REVISION (`base` reverts everything). Drops data."""
+    url = _target_database()
+    if not yes and not typer.confirm(
+        f"Revert to {revision}? Tables dropped by the downgrade lose their data", default=False
+    ):
+        console.print("nothing reverted")
+        raise typer.Exit(code=1)
+    reverted = runner.downgrade(url, revision)
     console.print(f"reverted: {', '.join(reverted) if reverted else 'nothing'}")
 
 
 @migrate_app.command("status")
 def migrate_status() -> None:
     """Show the current revision, the head and the pending versions."""
-    status = runner.status(_database_url())
+    url = _target_database()
+    status = runner.status(url)
     console.print(f"current: {', '.join(status.current) or 'base'}")
     console.print(f"head:    {status.head}")
     console.print(f"pending: {', '.join(status.pending) or 'none'}")
-    for row in runner.history(_database_url(), limit=5):
+    for row in runner.history(url, limit=5):
         console.print(
             f"  {row['applied_at']:%Y-%m-%d %H:%M:%S} {row['direction']:<9} "
             f"{row['revision']} by {row['applied_by']} ({row['elapsed_ms']} ms)"
@@ -101,7 +139,7 @@ def migrate_status() -> None:
 @migrate_app.command("check")
 def migrate_check() -> None:
     """Fail (exit 1) on any drift between the models and the database."""
-    problems = runner.check(_database_url())
+    problems = runner.check(_target_database())
     if problems:
         for problem in problems:
             console.print(f"[red]drift[/] {problem}")
@@ -113,6 +151,41 @@ def migrate_check() -> None:
 def schema() -> None:
     """Print a summary of the live schema."""
     _print_schema(_database_url())
+
+
+@app.command("health")
+def health(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Probe the primary, the replica and Redis; exit 1 when anything is unhealthy."""
+    settings = get_settings()
+    read_url = settings.database_read_url
+
+    async def collect() -> HealthReport:
+        database = Database.connect(
+            _database_url(), settings, read_url=read_url.get_secret_value() if read_url else None
+        )
+        async with DataLayer(database, settings) as datalayer:
+            return await datalayer.health()
+
+    report = asyncio.run(collect())
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2, default=str))
+    else:
+        for component in report.components:
+            colour = "green" if component.healthy else "red"
+            figure = f"{component.latency_ms} ms" if component.latency_ms is not None else ""
+            extra = component.error or ", ".join(f"{k}={v}" for k, v in component.details.items())
+            console.print(
+                f"[{colour}]{component.status:<9}[/] {component.name:<10} {figure} {extra}"
+            )
+        for name, stats in report.pools.items():
+            console.print(f"pool {name}: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
+        state = report.migrations
+        console.print(f"migrations: current {state.get('current')}, head {state.get('head')}")
+        console.print(f"[bold]{report.status}[/]")
+    if not report.healthy:
+        raise typer.Exit(code=1)
 
 
 @app.command("demo")
@@ -156,9 +229,24 @@ def _print_schema(url: str) -> None:
 
 
 def main() -> None:
-    """Console entry point: typed datalayer errors become one red line and exit code 1."""
+    """Console entry point: every error becomes one red line and exit code 1.
+
+    Typed datalayer errors print their message (which never holds a secret); anything else
+    prints only its type, because its text may hold one. ``--traceback`` shows the traceback.
+    """
     try:
         app()
     except DataLayerError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise SystemExit(1) from None
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        _fail(f"{exc.strerror or type(exc).__name__}{where}")
+    except Exception as exc:
+        if "--traceback" in sys.argv:
+            raise
+        _fail(f"unexpected {type(exc).__name__}; rerun with --traceback for details")
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/] {escape(message)}", highlight=False)
+    raise SystemExit(1)

@@ -17,11 +17,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from datalayer.errors import DataLayerError, translate_db_error
+from datalayer.errors import DataLayerError, MigrationError, translate_db_error
 from datalayer.migrations.compare import compare_type, include_object
 from datalayer.migrations.history import APPLIED_KEY, HISTORY_TABLE
 from datalayer.models import Base
@@ -70,7 +71,11 @@ def _run(url: str, fn: Any, revision: str, script_location: Path) -> list[str]:
     with _connection(url) as connection:
         connection.info[APPLIED_KEY] = []
         config.attributes["connection"] = connection
-        fn(config, revision)
+        try:
+            fn(config, revision)
+        except CommandError as exc:
+            # An unknown or ambiguous revision: Alembic's message names it and nothing else.
+            raise MigrationError(str(exc)) from None
         if connection.in_transaction():
             connection.commit()
         return list(connection.info[APPLIED_KEY])

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,9 +31,13 @@ def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    yield tmp_path
-    run(tmp_path, "db", "stop", check=False)
+def home() -> Iterator[Path]:
+    # Not under pytest's basetemp: a concurrent pytest run resets that tree to mode 0700,
+    # which locks out the server's own system user.
+    path = Path(tempfile.mkdtemp(prefix="datalayer-cli-"))
+    yield path
+    run(path, "db", "stop", check=False)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_embedded_database_lifecycle_and_migrations(home: Path) -> None:
@@ -48,7 +56,7 @@ def test_embedded_database_lifecycle_and_migrations(home: Path) -> None:
     status = run(home, "migrate", "status").stdout
     assert "current: 0001" in status and "pending: none" in status
 
-    assert "reverted: 0001" in run(home, "migrate", "down", "base").stdout
+    assert "reverted: 0001" in run(home, "migrate", "down", "base", "--yes").stdout
     drift = run(home, "migrate", "check", check=False)
     assert drift.returncode == 1 and "pending migration 0001" in drift.stdout
 
@@ -68,3 +76,69 @@ def test_bad_configuration_is_one_clear_line(home: Path) -> None:
     assert result.returncode == 1
     assert "DATABASE_POOL_SIZE" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    error_lines = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1, output
+    return error_lines[0]
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "expected"),
+    [
+        ({"DATABASE_APP_ROLE": "Bad-Role"}, ("migrate", "status"), "'^[a-z_][a-z0-9_]{0,62}$'"),
+        ({"DATABASE_URL": "postgresql://u:pw@localhost:abc/db"}, ("migrate", "status"), "error:"),
+        ({"DATALAYER_HOME": "/dev/null/home"}, ("migrate", "status"), "/dev/null"),
+    ],
+    ids=["settings-pattern", "non-numeric-port", "unwritable-home"],
+)
+def test_cli_errors_are_one_line(
+    home: Path, env: dict[str, str], args: tuple[str, ...], expected: str
+) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
+    environment.update({"DATALAYER_HOME": str(home), **env})
+    result = subprocess.run(
+        [sys.executable, "-m", "datalayer", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    line = one_line_error(result)
+    assert expected in line
+    assert "pw@" not in result.stdout + result.stderr
+
+
+def test_unknown_revision_is_one_line_and_names_the_database(home: Path) -> None:
+    result = run(home, "migrate", "up", "bogus", check=False)
+    assert "Can't locate revision identified by 'bogus'" in one_line_error(result)
+    assert "(the embedded server in DATALAYER_HOME, because DATABASE_URL is unset)" in result.stdout
+
+
+def test_migrate_down_asks_before_dropping(home: Path) -> None:
+    run(home, "migrate", "up")
+    refused = run(home, "migrate", "down", "base", check=False)  # no stdin: the answer is no
+    assert refused.returncode == 1 and "Revert to base?" in refused.stdout
+    assert "current: 0001" in run(home, "migrate", "status").stdout
+    assert "reverted: 0001" in run(home, "migrate", "down", "base", "--yes").stdout
+
+
+def test_health_command_reports_migration_state(home: Path) -> None:
+    run(home, "db", "start")
+    behind = run(home, "health", "--json", check=False)
+    assert behind.returncode == 1
+    report = json.loads(behind.stdout)
+    assert report["status"] == "unhealthy"
+    assert report["migrations"]["at_head"] is False
+    assert report["components"][0]["name"] == "primary"
+    assert report["components"][0]["status"] == "healthy"
+
+    run(home, "migrate", "up")
+    current = json.loads(run(home, "health", "--json").stdout)
+    assert current["status"] == "healthy" and current["migrations"]["at_head"] is True
+    assert current["pools"]["primary"]["size"] > 0

@@ -1,0 +1,118 @@
+"""The composition root: one object that builds and owns everything an application uses.
+
+.. code-block:: python
+
+    async with DataLayer.from_settings() as dl:
+        user = await dl.users.create_user({"username": "ada", "email": "ada@example.com"})
+
+``DataLayer.from_settings()`` reads :mod:`datalayer.settings`, builds the engines (the
+primary and the read replicas), the repositories and the cache, and ``aclose()`` (or leaving
+the ``async with`` block) disposes all of it. Repositories stay constructible on their own
+(``RecipeRepository(database)``) for tests and scripts.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from datalayer import health as checks
+from datalayer.db import Database
+from datalayer.repositories.catalog import CatalogRepository
+from datalayer.repositories.conversations import ConversationRepository
+from datalayer.repositories.embeddings import EmbeddingRepository
+from datalayer.repositories.ingredients import IngredientRepository
+from datalayer.repositories.meal_plans import MealPlanRepository
+from datalayer.repositories.pantry import PantryRepository
+from datalayer.repositories.receipts import ReceiptRepository
+from datalayer.repositories.recipes import RecipeRepository
+from datalayer.repositories.taste_profiles import TasteProfileRepository
+from datalayer.repositories.users import UserRepository
+from datalayer.settings import Settings, get_settings
+
+
+class DataLayer:
+    """The database tier of one process: engines, repositories and cache."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.settings = settings
+        self.database = database
+        self.users = UserRepository(database, settings)
+        self.recipes = RecipeRepository(database)
+        self.embeddings = EmbeddingRepository(database, settings)
+        self.ingredients = IngredientRepository(database)
+        self.taste_profiles = TasteProfileRepository(database)
+        self.catalog = CatalogRepository(database)
+        self.conversations = ConversationRepository(database)
+        self.receipts = ReceiptRepository(database)
+        self.pantry = PantryRepository(database)
+        self.meal_plans = MealPlanRepository(database)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> DataLayer:
+        """Build everything from the environment (or ``settings``); nothing connects yet.
+
+        Without ``DATABASE_URL`` this starts (or reuses) the embedded development server and
+        migrates it to the head, so a newcomer's first script just works; a configured
+        database is never migrated implicitly.
+        """
+        settings = settings or get_settings()
+        if settings.database_url is not None:
+            url = settings.database_url.get_secret_value()
+        else:
+            url = _embedded_database(settings)
+        read_url = settings.database_read_url
+        database = Database.connect(
+            url, settings, read_url=read_url.get_secret_value() if read_url else None
+        )
+        return cls(database, settings)
+
+    async def health(self) -> checks.HealthReport:
+        """Reachability and latency of the primary and replica, replica lag, pool
+        statistics, Redis when configured, and whether the schema is at the migration head."""
+        components = [
+            await checks.probe(
+                "primary", lambda: checks.postgres_details(self.database.write_engine)
+            )
+        ]
+        pools = {"primary": checks.pool_statistics(self.database.write_engine)}
+        if self.database.read_engine is not self.database.write_engine:
+            components.append(
+                await checks.probe(
+                    "replica", lambda: checks.postgres_details(self.database.read_engine)
+                )
+            )
+            pools["replica"] = checks.pool_statistics(self.database.read_engine)
+        migrations = await checks.migration_state(self.database.write_engine)
+        return checks.HealthReport(components=components, pools=pools, migrations=migrations)
+
+    async def aclose(self) -> None:
+        """Dispose of every engine and connection this instance opened."""
+        await self.database.dispose()
+
+    async def __aenter__(self) -> DataLayer:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _embedded_database(settings: Settings) -> str:
+    try:
+        from datalayer.local.postgres import resolve_database_url
+    except ImportError:
+        from datalayer.errors import ConfigurationError
+
+        raise ConfigurationError(
+            "DATABASE_URL is unset and the embedded PostgreSQL is not installed "
+            "(pip install 'recipe-datalayer[local]')"
+        ) from None
+    from datalayer.migrations import runner
+
+    url = resolve_database_url(settings)
+    runner.upgrade(url)
+    return url
