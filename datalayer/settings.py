@@ -90,9 +90,21 @@ class Settings(BaseSettings):
         default=0, description="Port of the Prometheus /metrics endpoint; 0 serves none."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    pgbouncer_admin_url: SecretStr | None = Field(
+        default=None,
+        description="PgBouncer admin console URL (database pgbouncer, a stats_users member).",
+    )
+    pgbouncer_host: str | None = Field(
+        default=None,
+        description="PgBouncer endpoint; with DATABASE_SECRET_ARN it builds the admin URL.",
+    )
+    pgbouncer_port: Annotated[int, Field(ge=1, le=65535)] = 6432
+    pgbouncer_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = (
+        "require"
+    )
     # ------------------------------------------------------------------------------------------
 
-    @field_validator("database_url", "database_read_url")
+    @field_validator("database_url", "database_read_url", "pgbouncer_admin_url")
     @classmethod
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith(_POSTGRES_SCHEMES):
