@@ -69,7 +69,9 @@ async def test_sentinels_never_reach_the_logs(
     log.info("signup", extra={"email": SENTINEL_EMAIL, "password": SENTINEL_PASSWORD})
     log.warning("connecting to postgresql://app:%s@db:5432/recipes", SENTINEL_PASSWORD)
     log.info("retry with password=%s token: %s", SENTINEL_PASSWORD, SENTINEL_AUTH0)
-    log.info("user created", extra={"user_id": str(created.id), "profile": {"email": SENTINEL_EMAIL}})
+    log.info(
+        "user created", extra={"user_id": str(created.id), "profile": {"email": SENTINEL_EMAIL}}
+    )
     monitor.detach(db.write_engine)
     emitter.flush()
 

@@ -77,7 +77,9 @@ def test_waiting_clients_and_server_connections_are_read_from_show_pools(
     assert busy.waiting_clients == 1
     assert busy.max_wait_ms >= 100
     assert busy.active_server_connections == 2
-    calm = _wait_for(lambda pool: pool.waiting_clients == 0 and pool.idle_server_connections, bouncer)
+    calm = _wait_for(
+        lambda pool: pool.waiting_clients == 0 and pool.idle_server_connections, bouncer
+    )
     assert calm.waiting_clients == 0
     assert calm.max_wait_ms == 0
     assert calm.active_server_connections == 0

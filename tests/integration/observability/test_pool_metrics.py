@@ -18,7 +18,9 @@ from tests.unit.observability.test_emitter import emf_emitter
 async def test_pool_gauges_follow_connections_in_use(db: Database, settings: Settings) -> None:
     capacity = settings.database_pool_size + settings.database_max_overflow
     emitter, documents = emf_emitter()
-    monitor = PoolMonitor.install(db.write_engine, name="primary", capacity=capacity, emitter=emitter)
+    monitor = PoolMonitor.install(
+        db.write_engine, name="primary", capacity=capacity, emitter=emitter
+    )
     async with AsyncExitStack() as stack:
         for _ in range(3):
             connection = await stack.enter_async_context(db.write_engine.connect())
@@ -37,7 +39,9 @@ async def test_pool_gauges_follow_connections_in_use(db: Database, settings: Set
     dimensions = document["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
     assert dimensions == [["Environment"], ["Environment", "Pool"]]
     assert {m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {
-        Metric.POOL_CONNECTIONS_IN_USE, Metric.POOL_CONNECTIONS_IDLE, Metric.POOL_USAGE
+        Metric.POOL_CONNECTIONS_IN_USE,
+        Metric.POOL_CONNECTIONS_IDLE,
+        Metric.POOL_USAGE,
     }
 
 

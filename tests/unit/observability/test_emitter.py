@@ -106,18 +106,20 @@ def test_prometheus_exposes_the_shared_names_with_dimension_labels() -> None:
         for family in text_string_to_metric_families(backend.exposition().decode())
         for sample in family.samples
     }
-    assert samples[
-        ("CacheMisses_total", (("DataType", "recipe_details"), ("Environment", "dev")))
-    ] == 4
+    assert (
+        samples[("CacheMisses_total", (("DataType", "recipe_details"), ("Environment", "dev")))]
+        == 4
+    )
     assert samples[("QueryLatency_count", (("Environment", "dev"),))] == 1
     assert samples[("QueryLatency_bucket", (("Environment", "dev"), ("le", "25.0")))] == 1
     assert samples[("QueryLatency_bucket", (("Environment", "dev"), ("le", "10.0")))] == 0
     recall_sum = samples[("VectorSearchRecall_sum", (("Environment", "dev"),))]
     recall_count = samples[("VectorSearchRecall_count", (("Environment", "dev"),))]
     assert recall_sum / recall_count == 95
-    assert samples[
-        ("PgBouncerClientWait", (("Environment", "dev"), ("PgBouncerDatabase", "recipes")))
-    ] == 250
+    assert (
+        samples[("PgBouncerClientWait", (("Environment", "dev"), ("PgBouncerDatabase", "recipes")))]
+        == 250
+    )
 
 
 def test_the_process_emitter_can_be_pointed_at_a_backend_and_back() -> None:

@@ -32,7 +32,9 @@ def test_multi_row_values_and_arrays_collapse() -> None:
     one_row = normalize("INSERT INTO t (a, b) VALUES (%(a_0)s, %(b_0)s)")
     assert two_rows == "INSERT INTO t (a, b) VALUES (...), ..."
     assert one_row == "INSERT INTO t (a, b) VALUES (...)"
-    assert normalize("SELECT 1 WHERE x = ANY(ARRAY[1, 2, 3])") == "SELECT ? WHERE x = ANY(ARRAY[...])"
+    assert (
+        normalize("SELECT 1 WHERE x = ANY(ARRAY[1, 2, 3])") == "SELECT ? WHERE x = ANY(ARRAY[...])"
+    )
 
 
 def test_identifiers_and_keywords_are_kept() -> None:
