@@ -13,6 +13,7 @@ see ``PENDING_WIRING``; once the cache and vector search call the emitter, repla
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -134,6 +135,10 @@ async def real_workload(emitter: Metrics, db: Database, bouncer: PgBouncerHarnes
         await session.execute(text("SELECT count(*) FROM users"))
     pool.sample()
     monitor.detach(db.write_engine)
+    await asyncio.to_thread(_pgbouncer_workload, emitter, bouncer)
+
+
+def _pgbouncer_workload(emitter: Metrics, bouncer: PgBouncerHarness) -> None:
     # Two transactions hold PgBouncer's two server connections; a third client waits.
     holders = [psycopg.connect(bouncer.url, prepare_threshold=None) for _ in range(2)]
     for holder in holders:

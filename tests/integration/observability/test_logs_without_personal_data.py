@@ -20,7 +20,7 @@ from datalayer.settings import Settings
 from tests.unit.observability.test_emitter import emf_emitter
 
 SENTINEL_EMAIL = "zz.sentinel.person@example.org"
-SENTINEL_PASSWORD = "Sentinel-Secret-4471"  # noqa: S105 - a test sentinel
+SENTINEL_PASSWORD = "Sentinel-Secret-4471"
 SENTINEL_AUTH0 = "auth0|sentinel-subject-9182"
 SENTINELS = (SENTINEL_EMAIL, SENTINEL_PASSWORD, SENTINEL_AUTH0, "sentinel_user")
 

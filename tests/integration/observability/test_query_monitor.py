@@ -13,7 +13,6 @@ from sqlalchemy import bindparam, text
 from typer.testing import CliRunner
 
 from datalayer.db import Database
-from datalayer.metric_names import Metric
 from datalayer.observability.cli import monitor_app
 from datalayer.observability.emitter import Metrics
 from datalayer.observability.queries import QueryMonitor, percentile
@@ -80,7 +79,7 @@ async def test_slow_statements_are_counted_and_logged_with_the_fingerprint_only(
 
 async def test_failed_statements_are_timed_too(db: Database) -> None:
     monitor = QueryMonitor.install(db.write_engine, emitter=Metrics())
-    with pytest.raises(Exception):  # noqa: B017 - any translated error
+    with pytest.raises(Exception):
         async with db.transaction() as session:
             await session.execute(text("SELECT 1 / 0"))
     assert [item.sql for item in monitor.report()] == ["SELECT ? / ?"]

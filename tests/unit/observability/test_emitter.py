@@ -88,7 +88,7 @@ def test_emf_splits_long_distributions_into_documents_of_at_most_100_values() ->
     emitter.flush()
     sizes = [len(doc["VectorSearchLatency"]) for doc in documents]
     assert sizes == [VALUES_PER_DOCUMENT, VALUES_PER_DOCUMENT, 5]
-    assert sum((doc["VectorSearchLatency"] for doc in documents), []) == [
+    assert [value for doc in documents for value in doc["VectorSearchLatency"]] == [
         float(v) for v in range(VALUES_PER_DOCUMENT * 2 + 5)
     ]
 
