@@ -11,6 +11,7 @@ from datalayer.db import Database
 from datalayer.errors import ConfigurationError
 from datalayer.metric_names import Metric
 from datalayer.observability.pool import PoolMonitor
+from datalayer.observability.setup import instrument_engines
 from datalayer.settings import Settings
 from tests.unit.observability.test_emitter import emf_emitter
 
@@ -59,3 +60,28 @@ async def test_checkouts_publish_without_an_explicit_sample(
 def test_a_pool_without_capacity_is_a_configuration_error(db: Database) -> None:
     with pytest.raises(ConfigurationError):
         PoolMonitor.install(db.write_engine, name="primary", capacity=0)
+
+
+async def test_instrument_engines_installs_the_query_and_pool_monitors(
+    db: Database, settings: Settings
+) -> None:
+    emitter, documents = emf_emitter()
+    settings = settings.model_copy(update={"database_slow_query_ms": 250})
+    instrumentation = instrument_engines(settings, db.write_engine, emitter=emitter)
+    async with db.transaction() as session:
+        await session.execute(text("SELECT count(*) FROM recipes"))
+    assert instrumentation.queries.slow_query_ms == 250
+    assert [item.sql for item in instrumentation.queries.report()] == [
+        "SELECT count(*) FROM recipes"
+    ]
+    assert [pool.capacity for pool in instrumentation.pools] == [
+        settings.database_pool_size + settings.database_max_overflow
+    ]
+    instrumentation.queries.detach(db.write_engine)
+    emitter.flush()
+    names = {
+        metric["Name"]
+        for doc in documents
+        for metric in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    }
+    assert {"QueryLatency", "PoolConnectionsInUse", "PoolUsage"} <= names
