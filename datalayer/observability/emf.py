@@ -23,6 +23,9 @@ from datalayer.observability.emitter import Kind, Point
 VALUES_PER_DOCUMENT: Final = 90
 """Samples per metric per EMF document (CloudWatch takes at most 100)."""
 
+MAX_BUFFERED_SAMPLES: Final = 10_000
+"""A distribution this long is flushed at once, so a process that never flushes stays bounded."""
+
 _Group = tuple[str, tuple[Dimension, str] | None]
 
 
@@ -54,6 +57,9 @@ class EmfBackend:
                 values[0] += point.value
             else:
                 values[0] = point.value
+            full = len(values) >= MAX_BUFFERED_SAMPLES
+        if full:
+            self.flush()
 
     def flush(self) -> None:
         """Write every buffered point as EMF and empty the buffer."""

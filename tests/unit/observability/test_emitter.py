@@ -93,6 +93,19 @@ def test_emf_splits_long_distributions_into_documents_of_at_most_100_values() ->
     ]
 
 
+def test_emf_flushes_by_itself_when_a_distribution_grows_too_long(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("datalayer.observability.emf.MAX_BUFFERED_SAMPLES", 5)
+    emitter, documents = emf_emitter()
+    for value in range(12):
+        emitter.observe(Metric.QUERY_LATENCY, value)
+    assert [doc["QueryLatency"] for doc in documents] == [
+        [0.0, 1.0, 2.0, 3.0, 4.0],
+        [5.0, 6.0, 7.0, 8.0, 9.0],
+    ]
+
+
 def test_prometheus_exposes_the_shared_names_with_dimension_labels() -> None:
     backend = PrometheusBackend()
     emitter = Metrics(backend, environment="dev")
