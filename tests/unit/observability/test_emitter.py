@@ -146,3 +146,12 @@ def test_the_process_emitter_can_be_pointed_at_a_backend_and_back() -> None:
     assert metrics.backend is before
     assert documents and documents[0]["JobFailed"] == [1.0]  # flushed when swapped out
     assert documents[0]["Job"] == "gdpr-erasure"
+
+
+def test_every_metric_but_the_log_filter_one_has_a_kind_and_breakdowns_are_extra() -> None:
+    from datalayer.metric_names import BREAKDOWNS, Dimension
+    from datalayer.observability.emitter import KINDS
+
+    assert set(KINDS) == set(Metric) - {Metric.SLOW_STATEMENTS_LOGGED}
+    assert set(BREAKDOWNS) <= set(KINDS)
+    assert Dimension.ENVIRONMENT not in BREAKDOWNS.values()
