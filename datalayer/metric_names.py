@@ -5,10 +5,13 @@ and draws them on the dashboards, so a name changes in one place only. Standard 
 only and nothing from the rest of ``datalayer`` is imported: the CDK app imports this module
 without pulling in SQLAlchemy or the drivers.
 
-Every data point the datalayer emits carries exactly one dimension,
-:attr:`Dimension.ENVIRONMENT` (``dev``, ``staging``, ``prod``); alarms match on exactly that
-dimension set. :attr:`Metric.SLOW_STATEMENTS_LOGGED` is the exception: a CloudWatch Logs
-metric filter on the PostgreSQL log produces it, without dimensions.
+Every data point the datalayer emits carries :attr:`Dimension.ENVIRONMENT` (``dev``,
+``staging``, ``prod``); alarms match on exactly that dimension set. A metric listed in
+:data:`BREAKDOWNS` is also published under a second dimension set, ``Environment`` plus its
+breakdown dimension (a cache data type, a job, a pool), for dashboards and diagnosis; the
+alarms' ``Environment``-only series stays whole. :attr:`Metric.SLOW_STATEMENTS_LOGGED` is the
+exception: a CloudWatch Logs metric filter on the PostgreSQL log produces it, without
+dimensions.
 """
 
 from __future__ import annotations
@@ -24,6 +27,24 @@ class Dimension(StrEnum):
     """Dimension names attached to every custom metric."""
 
     ENVIRONMENT = "Environment"
+    DATA_TYPE = "DataType"
+    """Cache data type (``user_profile``, ``recipe_details`` ...)."""
+    POOL = "Pool"
+    """Connection pool of the datalayer (``primary``, ``replica``)."""
+    PGBOUNCER_DATABASE = "PgBouncerDatabase"
+    """Logical database of a PgBouncer pool."""
+    JOB = "Job"
+    """Scheduled or on-demand job (:class:`Job`)."""
+
+
+class Job(StrEnum):
+    """Jobs whose results are published as :attr:`Metric.JOB_SUCCEEDED` / ``JOB_FAILED``."""
+
+    GDPR_EXPORT = "gdpr-export"
+    GDPR_ERASURE = "gdpr-erasure"
+    MAINTENANCE = "maintenance"
+    BACKUP_VALIDATION = "backup-validation"
+    MIGRATE = "migrate"
 
 
 class Unit(StrEnum):
@@ -57,6 +78,26 @@ class Metric(StrEnum):
     """Longest time a client waited for a server connection (SHOW POOLS maxwait)."""
     SLOW_STATEMENTS_LOGGED = "SlowStatementsLogged"
     """Statements PostgreSQL logged as slow (emitted by a log metric filter, not the code)."""
+    POOL_CONNECTIONS_IN_USE = "PoolConnectionsInUse"
+    """Connections of a datalayer pool checked out by the application."""
+    POOL_CONNECTIONS_IDLE = "PoolConnectionsIdle"
+    """Connections of a datalayer pool open and waiting in the pool."""
+    POOL_USAGE = "PoolUsage"
+    """Connections in use as a share of the pool's capacity (size + overflow), in percent."""
+    PGBOUNCER_WAITING_CLIENTS = "PgBouncerWaitingClients"
+    """Clients waiting for a server connection (SHOW POOLS cl_waiting)."""
+    PGBOUNCER_ACTIVE_SERVER_CONNECTIONS = "PgBouncerActiveServerConnections"
+    """Server connections linked to a client (SHOW POOLS sv_active)."""
+    PGBOUNCER_IDLE_SERVER_CONNECTIONS = "PgBouncerIdleServerConnections"
+    """Server connections free for a client (SHOW POOLS sv_idle + sv_used)."""
+    PGBOUNCER_AVERAGE_WAIT = "PgBouncerAverageWait"
+    """Average time clients waited for a server (SHOW STATS avg_wait_time)."""
+    JOB_SUCCEEDED = "JobSucceeded"
+    """Runs of a job (:class:`Job`) that completed."""
+    JOB_FAILED = "JobFailed"
+    """Runs of a job (:class:`Job`) that failed."""
+    JOB_DURATION = "JobDuration"
+    """Duration of each run of a job."""
 
 
 UNITS: Final[dict[Metric, Unit]] = {
@@ -70,5 +111,34 @@ UNITS: Final[dict[Metric, Unit]] = {
     Metric.VECTOR_SEARCH_RECALL: Unit.PERCENT,
     Metric.PGBOUNCER_CLIENT_WAIT: Unit.MILLISECONDS,
     Metric.SLOW_STATEMENTS_LOGGED: Unit.COUNT,
+    Metric.POOL_CONNECTIONS_IN_USE: Unit.COUNT,
+    Metric.POOL_CONNECTIONS_IDLE: Unit.COUNT,
+    Metric.POOL_USAGE: Unit.PERCENT,
+    Metric.PGBOUNCER_WAITING_CLIENTS: Unit.COUNT,
+    Metric.PGBOUNCER_ACTIVE_SERVER_CONNECTIONS: Unit.COUNT,
+    Metric.PGBOUNCER_IDLE_SERVER_CONNECTIONS: Unit.COUNT,
+    Metric.PGBOUNCER_AVERAGE_WAIT: Unit.MILLISECONDS,
+    Metric.JOB_SUCCEEDED: Unit.COUNT,
+    Metric.JOB_FAILED: Unit.COUNT,
+    Metric.JOB_DURATION: Unit.MILLISECONDS,
 }
 """The unit each metric is emitted in."""
+
+_CACHE = (Metric.CACHE_L1_HITS, Metric.CACHE_L2_HITS, Metric.CACHE_MISSES, Metric.CACHE_ERRORS)
+_POOL = (Metric.POOL_CONNECTIONS_IN_USE, Metric.POOL_CONNECTIONS_IDLE, Metric.POOL_USAGE)
+_PGBOUNCER = (
+    Metric.PGBOUNCER_CLIENT_WAIT,
+    Metric.PGBOUNCER_WAITING_CLIENTS,
+    Metric.PGBOUNCER_ACTIVE_SERVER_CONNECTIONS,
+    Metric.PGBOUNCER_IDLE_SERVER_CONNECTIONS,
+    Metric.PGBOUNCER_AVERAGE_WAIT,
+)
+_JOBS = (Metric.JOB_SUCCEEDED, Metric.JOB_FAILED, Metric.JOB_DURATION)
+
+BREAKDOWNS: Final[dict[Metric, Dimension]] = {
+    **dict.fromkeys(_CACHE, Dimension.DATA_TYPE),
+    **dict.fromkeys(_POOL, Dimension.POOL),
+    **dict.fromkeys(_PGBOUNCER, Dimension.PGBOUNCER_DATABASE),
+    **dict.fromkeys(_JOBS, Dimension.JOB),
+}
+"""The breakdown dimension a metric may carry besides ``Environment`` (at most one)."""

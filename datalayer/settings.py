@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,7 +73,38 @@ class Settings(BaseSettings):
         description="HMAC key that turns user ids into audit-log subject hashes.",
     )
 
-    @field_validator("database_url", "database_read_url")
+    # --- Observability: query monitor, metrics backend, logs ---------------------------------
+    database_slow_query_ms: PositiveInt = Field(
+        default=1000, description="Statements slower than this are logged (fingerprint only)."
+    )
+    metrics_backend: Literal["none", "prometheus", "emf"] = Field(
+        default="none",
+        description="Where metrics go: Prometheus (containers), CloudWatch EMF (Lambdas), or off.",
+    )
+    metrics_environment: str = Field(
+        default="dev",
+        pattern=r"^[a-z][a-z0-9-]{0,31}$",
+        description="Value of the Environment dimension on every metric (dev, staging, prod).",
+    )
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=0, description="Port of the Prometheus /metrics endpoint; 0 serves none."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    pgbouncer_admin_url: SecretStr | None = Field(
+        default=None,
+        description="PgBouncer admin console URL (database pgbouncer, a stats_users member).",
+    )
+    pgbouncer_host: str | None = Field(
+        default=None,
+        description="PgBouncer endpoint; with DATABASE_SECRET_ARN it builds the admin URL.",
+    )
+    pgbouncer_port: Annotated[int, Field(ge=1, le=65535)] = 6432
+    pgbouncer_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = (
+        "require"
+    )
+    # ------------------------------------------------------------------------------------------
+
+    @field_validator("database_url", "database_read_url", "pgbouncer_admin_url")
     @classmethod
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith(_POSTGRES_SCHEMES):

@@ -133,16 +133,32 @@ def temporary_database(harness: PostgresHarness, *, migrated: bool) -> Iterator[
 
 
 class PgBouncerHarness:
-    """A real PgBouncer in transaction-pooling mode in front of the test PostgreSQL."""
+    """A real PgBouncer in transaction-pooling mode in front of the test PostgreSQL.
 
-    def __init__(self, root: Path, postgres: PostgresHarness, database: str) -> None:
+    With ``stats_user`` (name, password) that user may read the admin console
+    (``SHOW POOLS`` ...) at :attr:`admin_url`.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        postgres: PostgresHarness,
+        database: str,
+        *,
+        stats_user: tuple[str, str] | None = None,
+    ) -> None:
         binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
         if not Path(binary).exists():
             raise RuntimeError("pgbouncer is not installed: run `make services`")
         upstream = psycopg.conninfo.conninfo_to_dict(postgres.url(database))
         self.port = free_port()
         root.mkdir(parents=True, exist_ok=True)
-        (root / "users.txt").write_text(f'"postgres" "{upstream["password"]}"\n')
+        users = f'"postgres" "{upstream["password"]}"\n'
+        stats_lines = []
+        if stats_user is not None:
+            users += f'"{stats_user[0]}" "{stats_user[1]}"\n'
+            stats_lines.append(f"stats_users = {stats_user[0]}")
+        (root / "users.txt").write_text(users)
         (root / "pgbouncer.ini").write_text(
             "\n".join(
                 [
@@ -160,6 +176,7 @@ class PgBouncerHarness:
                     "server_login_retry = 1",
                     "ignore_startup_parameters = extra_float_digits,options",
                     f"logfile = {root / 'pgbouncer.log'}",
+                    *stats_lines,
                 ]
             )
             + "\n"
@@ -178,6 +195,11 @@ class PgBouncerHarness:
         )
         _wait_for_port(self.port)
         self.url = f"postgresql://postgres:{upstream['password']}@127.0.0.1:{self.port}/{database}"
+        self.admin_url = (
+            f"postgresql://{stats_user[0]}:{stats_user[1]}@127.0.0.1:{self.port}/pgbouncer"
+            if stats_user
+            else None
+        )
 
     def stop(self) -> None:
         self.process.terminate()
