@@ -20,6 +20,7 @@ from datalayer.errors import DataLayerError
 from datalayer.health import HealthReport
 from datalayer.local.postgres import LOCAL_DATABASE, local_server, resolve_database_url
 from datalayer.migrations import runner
+from datalayer.observability.cli import monitor_app
 from datalayer.runtime import DataLayer
 from datalayer.schema_report import TableSummary, schema_summary
 from datalayer.settings import get_settings
@@ -40,6 +41,7 @@ db_app = typer.Typer(help="The embedded PostgreSQL used when DATABASE_URL is uns
 migrate_app = typer.Typer(help="Schema migrations (Alembic) with validation and audit.")
 app.add_typer(db_app, name="db")
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(monitor_app, name="monitor")
 console = Console(soft_wrap=True)
 
 

@@ -17,6 +17,7 @@ from types import TracebackType
 
 from datalayer import health as checks
 from datalayer.db import Database
+from datalayer.observability.setup import instrument_engines
 from datalayer.repositories.catalog import CatalogRepository
 from datalayer.repositories.conversations import ConversationRepository
 from datalayer.repositories.embeddings import EmbeddingRepository
@@ -36,6 +37,9 @@ class DataLayer:
     def __init__(self, database: Database, settings: Settings) -> None:
         self.settings = settings
         self.database = database
+        self.instrumentation = instrument_engines(
+            settings, database.write_engine, database.read_engine
+        )
         self.users = UserRepository(database, settings)
         self.recipes = RecipeRepository(database)
         self.embeddings = EmbeddingRepository(database, settings)
@@ -87,6 +91,8 @@ class DataLayer:
 
     async def aclose(self) -> None:
         """Dispose of every engine and connection this instance opened."""
+        for engine in {self.database.write_engine, self.database.read_engine}:
+            self.instrumentation.queries.detach(engine)
         await self.database.dispose()
 
     async def __aenter__(self) -> DataLayer:
