@@ -229,6 +229,12 @@ class RestartablePostgres(LocalPostgres):
         log = str(self.datadir / "server.log")
         self._pg_ctl(["-w", "-t", "60", "-m", "fast", "-l", log, "restart"])
 
+    def start_again(self) -> None:
+        """Start the stopped server on its old port (``start()`` would move to another port
+        while the old one lingers in TIME_WAIT; PostgreSQL itself can rebind it)."""
+        if not self.status().running:
+            self._pg_ctl(["-w", "-t", "60", "-l", str(self.datadir / "server.log"), "start"])
+
     def execute(self, statement: str, database: str = "postgres") -> None:
         with psycopg.connect(self.url(database), autocommit=True) as connection:
             connection.execute(statement.encode())
