@@ -121,4 +121,6 @@ async def test_a_blocked_migration_succeeds_once_the_lock_is_released(
     finally:
         blocker.close()
     assert await migration == ["0002"]
-    assert runner.status(database_url).current == ("0002",)
+    assert runner.status(database_url, script_location=scripts_with_locking_version).current == (
+        "0002",
+    )
