@@ -70,10 +70,16 @@ class SecretsManagerCredentials:
                 self._cached = self._fetch()
             return self._cached
 
-    def refresh(self) -> RdsSecret:
-        """Fetch the secret again (after a rotation) and cache it."""
+    def refresh(self, rejected: RdsSecret | None = None) -> RdsSecret:
+        """Fetch the secret again (after a rotation) and cache it.
+
+        With ``rejected`` (the credentials the server refused), a secret another
+        connection has already re-fetched is returned as is: a burst of rejected
+        connections costs one fetch, not one each.
+        """
         with self._lock:
-            self._cached = self._fetch()
+            if rejected is None or self._cached is None or self._cached is rejected:
+                self._cached = self._fetch()
             return self._cached
 
     def url(self, sslmode: str | None = None) -> str:
@@ -147,7 +153,7 @@ def install_credentials(engine: AsyncEngine, provider: SecretsManagerCredentials
         except Exception as exc:
             if connection_failure_reason(exc) is not UnavailableReason.AUTHENTICATION_FAILED:
                 raise
-            fresh = provider.refresh()
+            fresh = provider.refresh(rejected=used)
             if (fresh.username, fresh.password) == (used.username, used.password):
                 raise
             cparams.update(user=fresh.username, password=fresh.password.get_secret_value())
