@@ -62,6 +62,7 @@ class UnavailableReason(StrEnum):
     NAME_NOT_RESOLVED = "name not resolved"
     CONNECTION_LOST = "connection lost"
     SERVER_NOT_READY = "server not ready"
+    POOL_EXHAUSTED = "pool exhausted"
     CREDENTIALS_UNAVAILABLE = "credentials unavailable"
     UNKNOWN = "unknown"
 
@@ -75,6 +76,7 @@ _TRANSIENT_REASONS = frozenset(
         UnavailableReason.NAME_NOT_RESOLVED,
         UnavailableReason.CONNECTION_LOST,
         UnavailableReason.SERVER_NOT_READY,
+        UnavailableReason.POOL_EXHAUSTED,
         UnavailableReason.UNKNOWN,
     }
 )
@@ -135,6 +137,9 @@ def translate_db_error(exc: BaseException) -> DataLayerError:
     """Map a driver or SQLAlchemy exception to the datalayer's error tree."""
     if isinstance(exc, DataLayerError):
         return exc
+    if _is_pool_timeout(exc):
+        reason = UnavailableReason.POOL_EXHAUSTED
+        return UnavailableError(f"database unavailable ({reason})", reason=reason)
     driver = _driver_error(exc)
     sqlstate = getattr(driver, "sqlstate", None) or ""
     constraint = _diag(driver, "constraint_name")
@@ -235,6 +240,12 @@ def connection_failure_reason(
         if fragment in text:
             return reason
     return UnavailableReason.UNKNOWN
+
+
+def _is_pool_timeout(exc: BaseException) -> bool:
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    return isinstance(exc, PoolTimeoutError)
 
 
 def _is_connection_error(exc: BaseException) -> bool:

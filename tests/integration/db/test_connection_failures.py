@@ -76,3 +76,20 @@ async def test_an_unresolvable_host_name() -> None:
     _report("name not resolved", error, elapsed)
     assert error.reason is UnavailableReason.NAME_NOT_RESOLVED
     assert "hunter2pw" not in str(error)
+
+
+async def test_an_exhausted_pool_is_reported_as_such(database_url: str) -> None:
+    settings = load_settings(database_pool_size=1, database_max_overflow=0, database_pool_timeout=1)
+    database = Database.connect(database_url, settings)
+    try:
+        async with database.transaction() as held:
+            await held.execute(text("SELECT 1"))
+            started = time.monotonic()
+            with pytest.raises(UnavailableError) as caught:
+                async with database.read_transaction() as session:
+                    await session.execute(text("SELECT 1"))
+            _report("pool exhausted", caught.value, time.monotonic() - started)
+    finally:
+        await database.dispose()
+    assert caught.value.reason is UnavailableReason.POOL_EXHAUSTED
+    assert caught.value.transient
