@@ -138,8 +138,7 @@ def translate_db_error(exc: BaseException) -> DataLayerError:
     if isinstance(exc, DataLayerError):
         return exc
     if _is_pool_timeout(exc):
-        reason = UnavailableReason.POOL_EXHAUSTED
-        return UnavailableError(f"database unavailable ({reason})", reason=reason)
+        return _unavailable(UnavailableReason.POOL_EXHAUSTED)
     driver = _driver_error(exc)
     sqlstate = getattr(driver, "sqlstate", None) or ""
     constraint = _diag(driver, "constraint_name")
@@ -170,10 +169,15 @@ def translate_db_error(exc: BaseException) -> DataLayerError:
         # psycopg refuses some values client-side (e.g. NUL in text): no SQLSTATE.
         return InvalidInputError("invalid value (cannot be sent to the database)")
     reason = connection_failure_reason(driver, sqlstate)
-    if reason is not None or _is_connection_error(exc):
-        reason = reason or UnavailableReason.CONNECTION_LOST
-        return UnavailableError(f"database unavailable ({reason})", reason=reason)
+    if reason is not None:
+        return _unavailable(reason)
+    if _is_connection_error(exc):
+        return _unavailable(UnavailableReason.CONNECTION_LOST)
     return DataLayerError(f"database error (SQLSTATE {sqlstate or 'unknown'})")
+
+
+def _unavailable(reason: UnavailableReason) -> UnavailableError:
+    return UnavailableError(f"database unavailable ({reason})", reason=reason)
 
 
 def _data_error_kind(sqlstate: str) -> str:
