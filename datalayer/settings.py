@@ -8,20 +8,33 @@ held as secrets so a password never reaches a log line, a repr or an error messa
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from datalayer.errors import ConfigurationError
+
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+# In Lambda one container serves one invocation at a time: a pool per engine of two
+# connections is enough, and 20 + 30 per container would exhaust max_connections at scale.
+LAMBDA_POOL_DEFAULTS = {"database_pool_size": 2, "database_max_overflow": 0}
+_APP_ROLE_RULE = (
+    "must be a lowercase PostgreSQL identifier: a letter or underscore, then at most 62 "
+    "lowercase letters, digits or underscores"
+)
 
 
 class Settings(BaseSettings):
@@ -49,17 +62,48 @@ class Settings(BaseSettings):
     database_statement_timeout_ms: NonNegativeInt = Field(
         default=30_000, description="Per-statement timeout; 0 disables it."
     )
+    database_connect_timeout_s: Annotated[int, Field(ge=1, le=300)] = Field(
+        default=5, description="Seconds to wait for a connection before UnavailableError."
+    )
+    database_idle_in_transaction_timeout_ms: NonNegativeInt = Field(
+        default=60_000,
+        description="The server ends a session idle inside a transaction this long; 0 disables.",
+    )
+    database_lock_timeout_ms: PositiveInt = Field(
+        default=2_000,
+        description="Migrations: give up waiting for a table lock after this long, then retry.",
+    )
+    database_lock_retries: NonNegativeInt = Field(
+        default=5, description="Migrations: retries after a lock timeout before failing."
+    )
+    database_read_retry_attempts: Annotated[int, Field(ge=1, le=20)] = Field(
+        default=3, description="Attempts (first try included) of an idempotent read."
+    )
+    database_read_retry_backoff_ms: PositiveInt = Field(
+        default=100, description="First backoff of a retried read; doubles, with jitter."
+    )
+    database_read_retry_max_backoff_ms: PositiveInt = Field(
+        default=2_000, description="Upper bound of one backoff of a retried read."
+    )
+    database_sslmode: SslMode | None = Field(
+        default=None,
+        description="sslmode for URLs built from DATABASE_SECRET_ARN (unset: require).",
+    )
+    aws_lambda_function_name: str | None = Field(
+        default=None, description="Set by AWS Lambda; selects the Lambda pool defaults."
+    )
     database_pgbouncer: bool = Field(
         default=False,
         description="Pooler-safe mode (no server-side prepared statements) for PgBouncer < 1.22.",
     )
     database_app_role: str = Field(
         default="recipe_app",
-        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="NOLOGIN role that migrations grant the application's privileges to.",
     )
     database_secret_arn: str | None = Field(
-        default=None, description="Secrets Manager ARN of the RDS credentials (Lambdas only)."
+        default=None,
+        description="Secrets Manager ARN of the RDS credentials JSON; user and password "
+        "always come from it when set.",
     )
     embedding_dim: Annotated[int, Field(ge=1, le=16_000)] = 1536
     hnsw_ef_search: Annotated[int, Field(ge=1, le=1000)] = 120
@@ -104,11 +148,40 @@ class Settings(BaseSettings):
     )
     # ------------------------------------------------------------------------------------------
 
+    @model_validator(mode="before")
+    @classmethod
+    def _lambda_pool_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        given = {str(key).lower() for key in data}
+        if "aws_lambda_function_name" in given:
+            for name, value in LAMBDA_POOL_DEFAULTS.items():
+                if name not in given:
+                    data = {**data, name: value}
+        return data
+
     @field_validator("database_url", "database_read_url", "pgbouncer_admin_url")
     @classmethod
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(_POSTGRES_SCHEMES):
+        if value is None:
+            return value
+        raw = value.get_secret_value()
+        if not raw.startswith(_POSTGRES_SCHEMES):
             raise ValueError("must be a postgresql:// URL")
+        try:
+            make_url(raw).port  # noqa: B018 - parsing the port is the check
+        except ValueError:
+            raise ValueError("has a port that is not a number") from None
+        except Exception:
+            raise ValueError("is not a valid postgresql:// URL") from None
+        return value
+
+    @field_validator("database_app_role")
+    @classmethod
+    def _role_name(cls, value: str) -> str:
+        # Spelled out in words: a regex in the message loses its brackets in rich terminals.
+        if not _ROLE_NAME.fullmatch(value):
+            raise ValueError(_APP_ROLE_RULE)
         return value
 
     @field_validator("redis_url")
@@ -131,7 +204,8 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for error in exc.errors():
             variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
-            problems.append(f"{variable}: {error['msg']}")
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{variable}: {message}")
         raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None
 
 

@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -204,3 +205,58 @@ class PgBouncerHarness:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+class BlackHoleServer:
+    """A TCP port that accepts connections and never sends a byte (a hung host or a
+    firewall that swallows packets after the handshake)."""
+
+    def __init__(self) -> None:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = int(self._listener.getsockname()[1])
+        self._accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://app:not-used@127.0.0.1:{self.port}/{database}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:  # closed by stop()
+                return
+            self._accepted.append(client)
+
+    def stop(self) -> None:
+        self._listener.close()
+        for client in self._accepted:
+            client.close()
+        self._thread.join(timeout=5)
+
+
+class RestartablePostgres(LocalPostgres):
+    """A dedicated, durable server (fsync on) for tests that stop or restart it, so the
+    session's shared server is never disturbed."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root / "pg", fast=False)
+        self.admin_url = self.start()
+
+    def restart(self) -> None:
+        """``pg_ctl restart -m fast``: disconnects every client, waits until it is back."""
+        log = str(self.datadir / "server.log")
+        self._pg_ctl(["-w", "-t", "60", "-m", "fast", "-l", log, "restart"])
+
+    def start_again(self) -> None:
+        """Start the stopped server on its old port (``start()`` would move to another port
+        while the old one lingers in TIME_WAIT; PostgreSQL itself can rebind it)."""
+        if not self.status().running:
+            self._pg_ctl(["-w", "-t", "60", "-l", str(self.datadir / "server.log"), "start"])
+
+    def execute(self, statement: str, database: str = "postgres") -> None:
+        with psycopg.connect(self.url(database), autocommit=True) as connection:
+            connection.execute(statement.encode())

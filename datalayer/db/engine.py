@@ -12,7 +12,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,6 +22,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from datalayer.db.credentials import (
+    SecretsManagerCredentials,
+    credentials_provider,
+    install_credentials,
+)
+from datalayer.db.retry import DEFAULT_READ_RETRY, ReadRetryPolicy
 from datalayer.errors import DataLayerError, translate_db_error
 from datalayer.settings import Settings
 
@@ -30,18 +37,41 @@ def async_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
-def create_engine_for(url: str, settings: Settings, *, application_name: str) -> AsyncEngine:
-    """An async engine with the pool settings of ``settings``.
+def session_timeouts(settings: Settings) -> dict[str, int]:
+    """Server settings (milliseconds) every session of the application runs with."""
+    timeouts = {
+        "statement_timeout": settings.database_statement_timeout_ms,
+        "idle_in_transaction_session_timeout": settings.database_idle_in_transaction_timeout_ms,
+    }
+    return {name: value for name, value in timeouts.items() if value}
 
-    In PgBouncer mode (``DATABASE_PGBOUNCER``) server-side prepared statements are off and no
-    startup ``options`` are sent, because PgBouncer < 1.22 supports neither.
+
+def create_engine_for(
+    url: str,
+    settings: Settings,
+    *,
+    application_name: str,
+    credentials: SecretsManagerCredentials | None = None,
+) -> AsyncEngine:
+    """An async engine with the pool, timeouts and credentials of ``settings``.
+
+    Every connection gets ``DATABASE_CONNECT_TIMEOUT_S``. The statement and
+    idle-in-transaction timeouts go in the startup ``options``; PgBouncer refuses (or
+    drops) that parameter, so in PgBouncer mode they are set at the start of every
+    transaction instead, in one ``set_config`` round trip, and server-side prepared
+    statements are off. With ``DATABASE_SECRET_ARN`` set (or ``credentials`` given), user
+    and password come from the secret (see :func:`install_credentials`).
     """
-    connect_args: dict[str, Any] = {"application_name": application_name}
+    connect_args: dict[str, Any] = {
+        "application_name": application_name,
+        "connect_timeout": settings.database_connect_timeout_s,
+    }
+    timeouts = session_timeouts(settings)
     if settings.database_pgbouncer:
         connect_args["prepare_threshold"] = None
-    elif settings.database_statement_timeout_ms:
-        connect_args["options"] = f"-c statement_timeout={settings.database_statement_timeout_ms}"
-    return create_async_engine(
+    elif timeouts:
+        connect_args["options"] = " ".join(f"-c {name}={ms}" for name, ms in timeouts.items())
+    engine = create_async_engine(
         async_url(url),
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
@@ -51,10 +81,30 @@ def create_engine_for(url: str, settings: Settings, *, application_name: str) ->
         echo=settings.database_echo,
         connect_args=connect_args,
     )
+    if settings.database_pgbouncer and timeouts:
+        _set_per_transaction(engine, timeouts)
+    credentials = credentials or credentials_provider(settings)
+    if credentials is not None:
+        install_credentials(engine, credentials)
+    return engine
+
+
+def _set_per_transaction(engine: AsyncEngine, timeouts: dict[str, int]) -> None:
+    # Integers validated by the settings: safe to inline, and no bind parameters means no
+    # prepared statement for PgBouncer to trip over.
+    statement = "SELECT " + ", ".join(
+        f"set_config('{name}', '{int(ms)}', true)" for name, ms in timeouts.items()
+    )
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _apply(connection: Connection) -> None:
+        connection.exec_driver_sql(statement)
 
 
 class Database:
     """The primary (and optional replica) engines with their session factories."""
+
+    read_retry: ReadRetryPolicy = DEFAULT_READ_RETRY
 
     def __init__(self, write_engine: AsyncEngine, read_engine: AsyncEngine | None = None) -> None:
         self.write_engine = write_engine
@@ -71,7 +121,9 @@ class Database:
             if read_url
             else None
         )
-        return cls(write, read)
+        database = cls(write, read)
+        database.read_retry = ReadRetryPolicy.from_settings(settings)
+        return database
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A session in one transaction on the primary, committed when the block exits."""

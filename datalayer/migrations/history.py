@@ -19,6 +19,7 @@ from datalayer.errors import MigrationError
 MIGRATION_LOCK_KEY = 0x5245_4349_5045  # "RECIPE": shared by every runner of this schema
 HISTORY_TABLE = "migration_history"
 APPLIED_KEY = "datalayer_applied_revisions"  # connection.info key: what this run applied
+LOCK_TIMEOUT_KEY = "datalayer_lock_timeout_ms"  # connection.info key: DDL lock wait bound
 
 _CREATE_HISTORY = f"""
 CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
@@ -37,6 +38,14 @@ CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
 def lock_and_prepare(connection: Connection) -> None:
     """Take the migration lock (held until commit) and make sure the history table exists."""
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    # Only after the advisory lock: waiting for another runner must not time out, but a DDL
+    # waiting for a table lock must, or every read of that table queues behind it.
+    lock_timeout_ms = connection.info.get(LOCK_TIMEOUT_KEY)
+    if lock_timeout_ms:
+        connection.execute(
+            text("SELECT set_config('lock_timeout', :value, true)"),
+            {"value": f"{int(lock_timeout_ms)}ms"},
+        )
     connection.execute(text(_CREATE_HISTORY))
     connection.info["migration_step_started"] = time.monotonic()
 

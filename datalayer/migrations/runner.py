@@ -6,6 +6,7 @@ this package's ``env.py`` and versions, and every command gets its own connectio
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,11 +22,15 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from datalayer.errors import DataLayerError, MigrationError, translate_db_error
 from datalayer.migrations.compare import compare_type, include_object
-from datalayer.migrations.history import APPLIED_KEY, HISTORY_TABLE
+from datalayer.migrations.history import APPLIED_KEY, HISTORY_TABLE, LOCK_TIMEOUT_KEY
 from datalayer.models import Base
+from datalayer.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent
 
@@ -43,9 +48,14 @@ def alembic_config(script_location: Path = MIGRATIONS_DIR) -> Config:
     return config
 
 
+class LockNotAvailableError(MigrationError):
+    """A migration gave up waiting for a table lock (``DATABASE_LOCK_TIMEOUT_MS``)."""
+
+
 @contextmanager
-def _connection(url: str) -> Iterator[Connection]:
-    engine = create_engine(sync_url(url), poolclass=NullPool)
+def _connection(url: str, connect_timeout_s: int | None = None) -> Iterator[Connection]:
+    connect_args = {"connect_timeout": connect_timeout_s} if connect_timeout_s else {}
+    engine = create_engine(sync_url(url), poolclass=NullPool, connect_args=connect_args)
     try:
         with engine.connect() as connection:
             yield connection
@@ -53,6 +63,8 @@ def _connection(url: str) -> Iterator[Connection]:
         raise
     except Exception as exc:
         if _is_db_error(exc):
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) == "55P03":
+                raise LockNotAvailableError("migration timed out waiting for a lock") from None
             raise translate_db_error(exc) from exc
         raise
     finally:
@@ -65,11 +77,47 @@ def _is_db_error(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError)
 
 
-def _run(url: str, fn: Any, revision: str, script_location: Path) -> list[str]:
-    """Run one Alembic command; returns the revisions this run applied or reverted."""
+def _run(
+    url: str, fn: Any, revision: str, script_location: Path, settings: Settings | None
+) -> list[str]:
+    """Run one Alembic command; returns the revisions this run applied or reverted.
+
+    Each DDL waits at most ``DATABASE_LOCK_TIMEOUT_MS`` for its table lock, so the
+    application's queries never queue behind a blocked migration for longer. The whole run
+    is one transaction: after a lock timeout nothing was changed, and the run is tried again
+    ``DATABASE_LOCK_RETRIES`` times with jittered backoff before :class:`MigrationError`.
+    """
+    settings = settings or get_settings()
+    attempts = settings.database_lock_retries + 1
+    retrying = Retrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.2, max=5),
+        retry=retry_if_exception_type(LockNotAvailableError),
+        before_sleep=lambda state: logger.warning(
+            "migration blocked by a lock; retrying", extra={"attempt": state.attempt_number}
+        ),
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                return _run_once(url, fn, revision, script_location, settings)
+    except LockNotAvailableError:
+        raise LockNotAvailableError(
+            f"migration could not take its table locks within "
+            f"{settings.database_lock_timeout_ms} ms in {attempts} attempts; nothing was "
+            "changed: run it again when the blocking transactions have ended"
+        ) from None
+    raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+
+def _run_once(
+    url: str, fn: Any, revision: str, script_location: Path, settings: Settings
+) -> list[str]:
     config = alembic_config(script_location)
-    with _connection(url) as connection:
+    with _connection(url, settings.database_connect_timeout_s) as connection:
         connection.info[APPLIED_KEY] = []
+        connection.info[LOCK_TIMEOUT_KEY] = settings.database_lock_timeout_ms
         config.attributes["connection"] = connection
         try:
             fn(config, revision)
@@ -82,15 +130,29 @@ def _run(url: str, fn: Any, revision: str, script_location: Path) -> list[str]:
 
 
 def upgrade(
-    url: str, revision: str = "head", *, script_location: Path = MIGRATIONS_DIR
+    url: str,
+    revision: str = "head",
+    *,
+    script_location: Path = MIGRATIONS_DIR,
+    settings: Settings | None = None,
 ) -> list[str]:
-    """Apply migrations up to ``revision``; returns the revisions applied by this call."""
-    return _run(url, command.upgrade, revision, script_location)
+    """Apply migrations up to ``revision``; returns the revisions applied by this call.
+
+    Lock timeout, retries and connect timeout come from ``settings`` (default: the
+    environment's).
+    """
+    return _run(url, command.upgrade, revision, script_location, settings)
 
 
-def downgrade(url: str, revision: str, *, script_location: Path = MIGRATIONS_DIR) -> list[str]:
+def downgrade(
+    url: str,
+    revision: str,
+    *,
+    script_location: Path = MIGRATIONS_DIR,
+    settings: Settings | None = None,
+) -> list[str]:
     """Revert migrations down to ``revision`` (``base`` reverts everything)."""
-    return _run(url, command.downgrade, revision, script_location)
+    return _run(url, command.downgrade, revision, script_location, settings)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 from sqlalchemy.engine import make_url
 
+from datalayer.db.credentials import RdsSecret
 from lambdas.migrate import handler as migrate
 
 
@@ -75,7 +76,7 @@ def test_database_url_encodes_credentials() -> None:
         "port": 5432,
         "dbname": "recipes",
     }
-    url = make_url(migrate.database_url(secret))
+    url = make_url(RdsSecret.model_validate(secret).url())
     assert (url.username, url.password, url.host, url.port, url.database) == (
         "admin@x",
         "p@ss:w/rd%?#",
