@@ -18,10 +18,10 @@ from datalayer.db import Database
 from datalayer.demo import run_demo
 from datalayer.errors import DataLayerError
 from datalayer.health import HealthReport
-from datalayer.local.postgres import LOCAL_DATABASE, local_server, resolve_database_url
+from datalayer.local.postgres import LOCAL_DATABASE, local_server
 from datalayer.migrations import runner
 from datalayer.observability.cli import monitor_app
-from datalayer.runtime import DataLayer
+from datalayer.runtime import DataLayer, primary_url
 from datalayer.schema_report import TableSummary, schema_summary
 from datalayer.settings import get_settings
 
@@ -50,17 +50,19 @@ def _masked(url: str) -> str:
 
 
 def _database_url() -> str:
-    return resolve_database_url(get_settings())
+    return primary_url(get_settings())
 
 
 def _target_database() -> str:
     """The database URL a command acts on, announced on the console (password masked)."""
     url = _database_url()
-    source = (
-        "DATABASE_URL"
-        if get_settings().database_url is not None
-        else "the embedded server in DATALAYER_HOME, because DATABASE_URL is unset"
-    )
+    settings = get_settings()
+    if settings.database_url is not None:
+        source = "DATABASE_URL"
+    elif settings.database_secret_arn is not None:
+        source = "DATABASE_SECRET_ARN"
+    else:
+        source = "the embedded server in DATALAYER_HOME, because DATABASE_URL is unset"
     console.print(f"[bold]database[/] {_masked(url)} ({source})")
     return url
 

@@ -17,6 +17,7 @@ from types import TracebackType
 
 from datalayer import health as checks
 from datalayer.db import Database
+from datalayer.db.credentials import secret_database_url
 from datalayer.observability.setup import instrument_engines
 from datalayer.repositories.catalog import CatalogRepository
 from datalayer.repositories.conversations import ConversationRepository
@@ -60,10 +61,7 @@ class DataLayer:
         database is never migrated implicitly.
         """
         settings = settings or get_settings()
-        if settings.database_url is not None:
-            url = settings.database_url.get_secret_value()
-        else:
-            url = _embedded_database(settings)
+        url = primary_url(settings, migrate_embedded=True)
         read_url = settings.database_read_url
         database = Database.connect(
             url, settings, read_url=read_url.get_secret_value() if read_url else None
@@ -107,7 +105,17 @@ class DataLayer:
         await self.aclose()
 
 
-def _embedded_database(settings: Settings) -> str:
+def primary_url(settings: Settings, *, migrate_embedded: bool = False) -> str:
+    """The primary's URL: ``DATABASE_URL``, else built from ``DATABASE_SECRET_ARN``, else the
+    embedded development server (started, and migrated when ``migrate_embedded``)."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    if settings.database_secret_arn is not None:
+        return secret_database_url(settings)
+    return _embedded_database(settings, migrate=migrate_embedded)
+
+
+def _embedded_database(settings: Settings, *, migrate: bool) -> str:
     try:
         from datalayer.local.postgres import resolve_database_url
     except ImportError:
@@ -120,5 +128,6 @@ def _embedded_database(settings: Settings) -> str:
     from datalayer.migrations import runner
 
     url = resolve_database_url(settings)
-    runner.upgrade(url)
+    if migrate:
+        runner.upgrade(url, settings=settings)
     return url

@@ -90,11 +90,17 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 @pytest.mark.parametrize(
     ("env", "args", "expected"),
     [
-        ({"DATABASE_APP_ROLE": "Bad-Role"}, ("migrate", "status"), "'^[a-z_][a-z0-9_]{0,62}$'"),
+        (
+            {"DATABASE_APP_ROLE": "Bad-Role"},
+            ("migrate", "status"),
+            "DATABASE_APP_ROLE: must be a lowercase PostgreSQL identifier",
+        ),
+        # The rule's own text survives the terminal (rich markup would eat "[a-z]").
+        ({"METRICS_ENVIRONMENT": "Prod!"}, ("migrate", "status"), "'^[a-z][a-z0-9-]{0,31}$'"),
         ({"DATABASE_URL": "postgresql://u:pw@localhost:abc/db"}, ("migrate", "status"), "error:"),
         ({"DATALAYER_HOME": "/dev/null/home"}, ("migrate", "status"), "/dev/null"),
     ],
-    ids=["settings-pattern", "non-numeric-port", "unwritable-home"],
+    ids=["settings-rule", "settings-pattern", "non-numeric-port", "unwritable-home"],
 )
 def test_cli_errors_are_one_line(
     home: Path, env: dict[str, str], args: tuple[str, ...], expected: str
