@@ -6,7 +6,10 @@ pgvector's iterative index scans with relaxed order, re-sorted after a MATERIALI
 so a filter still returns ``min(limit, matching rows)`` rows.
 
 Embedding maintenance (store, update, delete, reprocessing, bulk load) is a system operation
-of the AI pipeline and takes no acting user; searches take an optional user scope.
+of the AI pipeline and takes no acting user; searches take an optional user scope. Recipes of
+inactive users (deactivated, or with a pending deletion request) are never returned: the
+candidates are filtered through ``users`` after the index scan, so the check costs one
+primary-key probe per candidate.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import struct
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +27,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError, NotFoundError
-from datalayer.schemas.common import as_uuid, parse, parse_value
+from datalayer.repositories.active_users import ACTIVE_USER_SQL
+from datalayer.schemas.common import as_uuid, bounded_int, parse, parse_value
 from datalayer.schemas.embeddings import (
     EmbeddingMeta,
     EmbeddingOut,
@@ -33,38 +37,56 @@ from datalayer.schemas.embeddings import (
     Sha256Hex,
     SimilarityMatch,
     SimilarityQuery,
+    SimilarRecipe,
 )
+from datalayer.schemas.recipes import RecipeSummary
 from datalayer.settings import Settings
 from datalayer.vectors import as_vector, as_vectors
 
 CANDIDATES = 50  # the seed's candidate pool, narrowed by the business rules to the limit
 MAX_BATCH = 100
 
-_SEARCH = """
+_SEARCH = f"""
 WITH candidates AS MATERIALIZED (
-    SELECT recipe_id, embedding <=> :query AS distance
+    SELECT recipe_id, user_id, embedding <=> :query AS distance
       FROM recipe_embeddings
-     WHERE {filters}
+     WHERE {{filters}}
      ORDER BY embedding <=> :query
      LIMIT :candidates
 )
-SELECT recipe_id, distance
-  FROM candidates
- WHERE distance <= :threshold
- ORDER BY distance + 0
+SELECT c.recipe_id, c.distance{{columns}}
+  FROM candidates AS c
+  JOIN users AS u ON u.id = c.user_id{{joins}}
+ WHERE c.distance <= :threshold AND {ACTIVE_USER_SQL}
+ ORDER BY c.distance + 0
  LIMIT :limit
 """
 
-_BATCH_SEARCH = """
+# The recipe summary of a hydrated search (RecipeSummary's fields).
+_SUMMARY_COLUMNS = (
+    "id",
+    "user_id",
+    "title",
+    "cuisine_type",
+    "difficulty",
+    "cooking_time_minutes",
+    "servings",
+    "tags",
+)
+_HYDRATE_COLUMNS = "".join(f", r.{name} AS recipe_{name}" for name in _SUMMARY_COLUMNS)
+_HYDRATE_JOIN = "\n  JOIN recipes AS r ON r.id = c.recipe_id"
+
+_BATCH_SEARCH = f"""
 SELECT q.ordinality - 1 AS query_index, c.recipe_id, c.distance
   FROM unnest(CAST(:queries AS vector[])) WITH ORDINALITY AS q(embedding, ordinality)
  CROSS JOIN LATERAL (
-       SELECT e.recipe_id, e.embedding <=> q.embedding AS distance
+       SELECT e.recipe_id, e.user_id, e.embedding <=> q.embedding AS distance
          FROM recipe_embeddings AS e
         ORDER BY e.embedding <=> q.embedding
         LIMIT :limit
        ) AS c
- WHERE c.distance <= :threshold
+  JOIN users AS u ON u.id = c.user_id
+ WHERE c.distance <= :threshold AND {ACTIVE_USER_SQL}
  ORDER BY q.ordinality, c.distance
 """
 
@@ -109,13 +131,16 @@ class EmbeddingRepository:
         recipe_id: uuid.UUID,
         embedding: Any,
         model: str,
-        version: str,
+        model_version: str,
         source_text_hash: str,
     ) -> uuid.UUID:
-        """Store (or replace) the embedding of a recipe; returns the embedding id."""
+        """Store (or replace) the embedding of a recipe; returns the embedding id.
+
+        NotFoundError when the recipe does not exist.
+        """
         meta = parse(
             EmbeddingMeta,
-            {"model": model, "model_version": version, "source_text_hash": source_text_hash},
+            {"model": model, "model_version": model_version, "source_text_hash": source_text_hash},
         )
         params = {
             **meta.model_dump(),
@@ -131,8 +156,9 @@ class EmbeddingRepository:
 
     async def update_embedding(
         self, recipe_id: uuid.UUID, embedding: Any, source_text_hash: str
-    ) -> bool:
-        """Replace the vector of an existing embedding (same model) and clear its stale flag."""
+    ) -> EmbeddingOut:
+        """Replace the vector of an existing embedding (same model) and clear its stale flag;
+        returns the updated embedding, NotFoundError when the recipe has none."""
         params = {
             "recipe_id": as_uuid(recipe_id, "recipe_id"),
             "source_text_hash": parse_value(Sha256Hex, source_text_hash, "source_text_hash"),
@@ -141,23 +167,24 @@ class EmbeddingRepository:
         statement = text(
             "UPDATE recipe_embeddings SET embedding = :embedding, "
             "source_text_hash = :source_text_hash, is_stale = false "
-            "WHERE recipe_id = :recipe_id"
+            f"WHERE recipe_id = :recipe_id RETURNING {_EMBEDDING_COLUMNS}"
         )
         async with self._db.transaction() as session:
             await _binary_vectors(session)
-            result = await session.execute(statement, params)
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+            row = (await session.execute(statement, params)).mappings().first()
+        if row is None:
             raise NotFoundError("embedding not found")
-        return True
+        return _embedding_out(row)
 
-    async def delete_embedding(self, recipe_id: uuid.UUID) -> bool:
-        """Delete a recipe's embedding; False when there was none."""
+    async def delete_embedding(self, recipe_id: uuid.UUID) -> None:
+        """Delete a recipe's embedding; NotFoundError when there is none."""
         async with self._db.transaction() as session:
             result = await session.execute(
                 text("DELETE FROM recipe_embeddings WHERE recipe_id = :recipe_id"),
                 {"recipe_id": as_uuid(recipe_id, "recipe_id")},
             )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise NotFoundError("embedding not found")
 
     async def bulk_load(self, rows: Iterable[EmbeddingRow], *, batch_size: int = 5000) -> int:
         """Load many embeddings with binary COPY in one transaction; returns the row count.
@@ -185,10 +212,17 @@ class EmbeddingRepository:
         return len(encoded)
 
     # -- reads ---------------------------------------------------------------------------
-    async def get_embedding(self, recipe_id: uuid.UUID) -> EmbeddingOut | None:
+    async def get_embedding(self, recipe_id: uuid.UUID) -> EmbeddingOut:
+        """The embedding of a recipe, or NotFoundError."""
+        found = await self.find_embedding(recipe_id)
+        if found is None:
+            raise NotFoundError("embedding not found")
+        return found
+
+    async def find_embedding(self, recipe_id: uuid.UUID) -> EmbeddingOut | None:
+        """The embedding of a recipe, or None."""
         statement = text(
-            "SELECT id, recipe_id, user_id, embedding, model, model_version, source_text_hash, "
-            "is_stale, created_at, updated_at FROM recipe_embeddings WHERE recipe_id = :recipe_id"
+            f"SELECT {_EMBEDDING_COLUMNS} FROM recipe_embeddings WHERE recipe_id = :recipe_id"
         )
         async with self._db.read_transaction() as session:
             await _binary_vectors(session)
@@ -197,11 +231,33 @@ class EmbeddingRepository:
                 .mappings()
                 .first()
             )
-        if row is None:
-            return None
-        values = dict(row)
-        values["embedding"] = values["embedding"].to_list()  # a pgvector.Vector
-        return EmbeddingOut.model_validate(values)
+        return None if row is None else _embedding_out(row)
+
+    @overload
+    async def similarity_search(
+        self,
+        query_embedding: Any,
+        limit: int = 20,
+        user_id: uuid.UUID | None = None,
+        exclude_recipe_ids: Sequence[uuid.UUID] | None = None,
+        *,
+        distance_threshold: float = 0.8,
+        ef_search: int | None = None,
+        hydrate: Literal[False] = False,
+    ) -> list[SimilarityMatch]: ...
+
+    @overload
+    async def similarity_search(
+        self,
+        query_embedding: Any,
+        limit: int = 20,
+        user_id: uuid.UUID | None = None,
+        exclude_recipe_ids: Sequence[uuid.UUID] | None = None,
+        *,
+        distance_threshold: float = 0.8,
+        ef_search: int | None = None,
+        hydrate: Literal[True],
+    ) -> list[SimilarRecipe]: ...
 
     async def similarity_search(
         self,
@@ -212,21 +268,25 @@ class EmbeddingRepository:
         *,
         distance_threshold: float = 0.8,
         ef_search: int | None = None,
-    ) -> list[SimilarityMatch]:
+        hydrate: bool = False,
+    ) -> list[SimilarityMatch] | list[SimilarRecipe]:
         """The recipes nearest to ``query_embedding`` by cosine distance.
 
-        ``user_id`` scopes the search to one owner (``None``: every recipe, a system-wide
-        query for internal jobs); ``exclude_recipe_ids`` are never returned; matches farther
-        than ``distance_threshold`` are dropped.
+        ``user_id`` scopes the search to one owner (``None``: every active user's recipe, a
+        system-wide query); ``exclude_recipe_ids`` are never returned; matches farther than
+        ``distance_threshold`` are dropped. With ``hydrate=True`` each match carries the
+        recipe's summary (:class:`SimilarRecipe`), read in the same query.
         """
+        if not isinstance(hydrate, bool):
+            raise InvalidInputError("hydrate must be True or False", field="hydrate")
         query = parse(
             SimilarityQuery,
             {
                 "limit": limit,
                 "user_id": user_id,
-                "exclude_recipe_ids": exclude_recipe_ids or [],
+                "exclude_recipe_ids": [] if exclude_recipe_ids is None else exclude_recipe_ids,
                 "distance_threshold": distance_threshold,
-                "ef_search": ef_search or self._ef_search,
+                "ef_search": self._ef_search if ef_search is None else ef_search,
             },
         )
         vector = as_vector(query_embedding, self._dim, field="query_embedding")
@@ -243,14 +303,24 @@ class EmbeddingRepository:
         if query.exclude_recipe_ids:
             filters.append("recipe_id <> ALL(:excluded)")
             params["excluded"] = list(query.exclude_recipe_ids)
-        statement = text(_SEARCH.format(filters=" AND ".join(filters)))
+        statement = text(
+            _SEARCH.format(
+                filters=" AND ".join(filters),
+                columns=_HYDRATE_COLUMNS if hydrate else "",
+                joins=_HYDRATE_JOIN if hydrate else "",
+            )
+        )
         if "excluded" in params:
             statement = statement.bindparams(bindparam("excluded", type_=ARRAY(UUID())))
         async with self._db.read_transaction() as session:
             await _binary_vectors(session)
             await self._apply_search_settings(session, query.ef_search, iterative=len(filters) > 1)
-            rows = (await session.execute(statement, params)).all()
-        return [SimilarityMatch(recipe_id=row[0], distance=float(row[1])) for row in rows]
+            rows = (await session.execute(statement, params)).mappings().all()
+        if hydrate:
+            return [_similar_recipe(row) for row in rows]
+        return [
+            SimilarityMatch(recipe_id=row["recipe_id"], distance=row["distance"]) for row in rows
+        ]
 
     async def batch_similarity_search(
         self,
@@ -261,7 +331,11 @@ class EmbeddingRepository:
         ef_search: int | None = None,
     ) -> list[list[SimilarityMatch]]:
         """One similarity search per query embedding, in a single round trip."""
-        if not 1 <= len(query_embeddings) <= MAX_BATCH:
+        if (
+            isinstance(query_embeddings, str | bytes)
+            or not hasattr(query_embeddings, "__len__")
+            or not 1 <= len(query_embeddings) <= MAX_BATCH
+        ):
             raise InvalidInputError(
                 f"query_embeddings must hold 1 to {MAX_BATCH} vectors", field="query_embeddings"
             )
@@ -270,7 +344,7 @@ class EmbeddingRepository:
             {
                 "limit": limit,
                 "distance_threshold": distance_threshold,
-                "ef_search": ef_search or self._ef_search,
+                "ef_search": self._ef_search if ef_search is None else ef_search,
             },
         )
         vectors = as_vectors(query_embeddings, self._dim)
@@ -290,12 +364,11 @@ class EmbeddingRepository:
         return results
 
     async def get_embeddings_for_reprocessing(
-        self, model: str, version: str, limit: int = 1000
+        self, model: str, model_version: str, *, limit: int = 1000
     ) -> list[uuid.UUID]:
         """Recipes with no embedding, a stale one, or one from another model or version."""
-        data = parse(ModelSpec, {"model": model, "model_version": version})
-        if not 1 <= limit <= 10_000:
-            raise InvalidInputError("limit must be between 1 and 10000", field="limit")
+        data = parse(ModelSpec, {"model": model, "model_version": model_version})
+        limit = bounded_int(limit, "limit", low=1, high=10_000)
         async with self._db.read_transaction() as session:
             rows = await session.execute(
                 text(_NEEDS_EMBEDDING),
@@ -325,6 +398,27 @@ class EmbeddingRepository:
                 "seqscan": "on" if iterative else "off",
             },
         )
+
+
+_EMBEDDING_COLUMNS = (
+    "id, recipe_id, user_id, embedding, model, model_version, source_text_hash, "
+    "is_stale, created_at, updated_at"
+)
+
+
+def _embedding_out(row: Any) -> EmbeddingOut:
+    values = dict(row)
+    values["embedding"] = values["embedding"].to_list()  # a pgvector.Vector
+    return EmbeddingOut.model_validate(values)
+
+
+def _similar_recipe(row: Any) -> SimilarRecipe:
+    summary = {name: row[f"recipe_{name}"] for name in _SUMMARY_COLUMNS}
+    return SimilarRecipe(
+        recipe_id=row["recipe_id"],
+        distance=float(row["distance"]),
+        recipe=RecipeSummary.model_validate(summary),
+    )
 
 
 # PostgreSQL's binary COPY format. Rows are encoded here with numpy rather than through

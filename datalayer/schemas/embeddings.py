@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, computed_field
 
 from datalayer.schemas.common import InputModel, OutputModel
+from datalayer.schemas.recipes import RecipeSummary
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -49,6 +50,12 @@ class SimilarityMatch(OutputModel):
     def similarity(self) -> float:
         """Cosine similarity (1 - cosine distance)."""
         return 1.0 - self.distance
+
+
+class SimilarRecipe(SimilarityMatch):
+    """A similarity match with the summary of the recipe it found (one query)."""
+
+    recipe: RecipeSummary
 
 
 class EmbeddingOut(OutputModel):
