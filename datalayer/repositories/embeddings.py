@@ -30,16 +30,16 @@ from datalayer.errors import InvalidInputError, NotFoundError
 from datalayer.repositories.active_users import ACTIVE_USER_SQL
 from datalayer.schemas.common import as_uuid, bounded_int, parse, parse_value
 from datalayer.schemas.embeddings import (
+    EmbeddingIn,
     EmbeddingMeta,
     EmbeddingOut,
-    EmbeddingRow,
     ModelSpec,
     Sha256Hex,
-    SimilarityMatch,
+    SimilarityMatchOut,
     SimilarityQuery,
-    SimilarRecipe,
+    SimilarRecipeOut,
 )
-from datalayer.schemas.recipes import RecipeSummary
+from datalayer.schemas.recipes import RecipeSummaryOut
 from datalayer.settings import Settings
 from datalayer.vectors import as_vector, as_vectors
 
@@ -62,7 +62,7 @@ SELECT c.recipe_id, c.distance{{columns}}
  LIMIT :limit
 """
 
-# The recipe summary of a hydrated search (RecipeSummary's fields).
+# The recipe summary of a hydrated search (RecipeSummaryOut's fields).
 _SUMMARY_COLUMNS = (
     "id",
     "user_id",
@@ -186,14 +186,14 @@ class EmbeddingRepository:
         if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFoundError("embedding not found")
 
-    async def bulk_load(self, rows: Iterable[EmbeddingRow], *, batch_size: int = 5000) -> int:
+    async def bulk_load(self, rows: Iterable[EmbeddingIn], *, batch_size: int = 5000) -> int:
         """Load many embeddings with binary COPY in one transaction; returns the row count.
 
         Every vector is validated first; one bad row loads nothing.
         """
         encoded = [
             _copy_tuple(row, as_vector(row.embedding, self._dim))
-            for row in (parse(EmbeddingRow, item) for item in rows)
+            for row in (parse(EmbeddingIn, item) for item in rows)
         ]
         if not encoded:
             return 0
@@ -244,7 +244,7 @@ class EmbeddingRepository:
         distance_threshold: float = 0.8,
         ef_search: int | None = None,
         hydrate: Literal[False] = False,
-    ) -> list[SimilarityMatch]: ...
+    ) -> list[SimilarityMatchOut]: ...
 
     @overload
     async def similarity_search(
@@ -257,7 +257,7 @@ class EmbeddingRepository:
         distance_threshold: float = 0.8,
         ef_search: int | None = None,
         hydrate: Literal[True],
-    ) -> list[SimilarRecipe]: ...
+    ) -> list[SimilarRecipeOut]: ...
 
     async def similarity_search(
         self,
@@ -269,13 +269,13 @@ class EmbeddingRepository:
         distance_threshold: float = 0.8,
         ef_search: int | None = None,
         hydrate: bool = False,
-    ) -> list[SimilarityMatch] | list[SimilarRecipe]:
+    ) -> list[SimilarityMatchOut] | list[SimilarRecipeOut]:
         """The recipes nearest to ``query_embedding`` by cosine distance.
 
         ``user_id`` scopes the search to one owner (``None``: every active user's recipe, a
         system-wide query); ``exclude_recipe_ids`` are never returned; matches farther than
         ``distance_threshold`` are dropped. With ``hydrate=True`` each match carries the
-        recipe's summary (:class:`SimilarRecipe`), read in the same query.
+        recipe's summary (:class:`SimilarRecipeOut`), read in the same query.
         """
         if not isinstance(hydrate, bool):
             raise InvalidInputError("hydrate must be True or False", field="hydrate")
@@ -319,7 +319,7 @@ class EmbeddingRepository:
         if hydrate:
             return [_similar_recipe(row) for row in rows]
         return [
-            SimilarityMatch(recipe_id=row["recipe_id"], distance=row["distance"]) for row in rows
+            SimilarityMatchOut(recipe_id=row["recipe_id"], distance=row["distance"]) for row in rows
         ]
 
     async def batch_similarity_search(
@@ -329,7 +329,7 @@ class EmbeddingRepository:
         *,
         distance_threshold: float = 0.8,
         ef_search: int | None = None,
-    ) -> list[list[SimilarityMatch]]:
+    ) -> list[list[SimilarityMatchOut]]:
         """One similarity search per query embedding, in a single round trip."""
         if (
             isinstance(query_embeddings, str | bytes)
@@ -349,7 +349,7 @@ class EmbeddingRepository:
         )
         vectors = as_vectors(query_embeddings, self._dim)
         statement = text(_BATCH_SEARCH)
-        results: list[list[SimilarityMatch]] = [[] for _ in vectors]
+        results: list[list[SimilarityMatchOut]] = [[] for _ in vectors]
         async with self._db.read_transaction() as session:
             await _binary_vectors(session)
             await self._apply_search_settings(session, query.ef_search, iterative=False)
@@ -359,7 +359,7 @@ class EmbeddingRepository:
             )
             for index, recipe_id, distance in rows:
                 results[index].append(
-                    SimilarityMatch(recipe_id=recipe_id, distance=float(distance))
+                    SimilarityMatchOut(recipe_id=recipe_id, distance=float(distance))
                 )
         return results
 
@@ -412,12 +412,12 @@ def _embedding_out(row: Any) -> EmbeddingOut:
     return EmbeddingOut.model_validate(values)
 
 
-def _similar_recipe(row: Any) -> SimilarRecipe:
+def _similar_recipe(row: Any) -> SimilarRecipeOut:
     summary = {name: row[f"recipe_{name}"] for name in _SUMMARY_COLUMNS}
-    return SimilarRecipe(
+    return SimilarRecipeOut(
         recipe_id=row["recipe_id"],
         distance=float(row["distance"]),
-        recipe=RecipeSummary.model_validate(summary),
+        recipe=RecipeSummaryOut.model_validate(summary),
     )
 
 
@@ -428,7 +428,7 @@ _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 _COPY_TRAILER = struct.pack("!h", -1)
 
 
-def _copy_tuple(row: EmbeddingRow, vector: npt.NDArray[np.float32]) -> bytes:
+def _copy_tuple(row: EmbeddingIn, vector: npt.NDArray[np.float32]) -> bytes:
     """One row of ``COPY_COLUMNS`` in binary COPY format (pgvector: dim, 0, big-endian f4)."""
     texts = [value.encode() for value in (row.model, row.model_version, row.source_text_hash)]
     body = struct.pack("!hh", vector.shape[0], 0) + vector.astype(">f4").tobytes()

@@ -20,12 +20,12 @@ from datalayer.repositories.active_users import require_active_user
 from datalayer.repositories.taste_profiles import mark_profile_stale
 from datalayer.schemas.common import as_uuid, bounded_int, parse, parse_value
 from datalayer.schemas.profiles import (
-    IngredientCount,
+    IngredientCountOut,
     IngredientName,
-    IngredientStats,
+    IngredientStatsOut,
     ParsedIngredientIn,
     ParsedIngredientOut,
-    RecipeIngredientMatch,
+    RecipeIngredientMatchOut,
     normalize_ingredient,
 )
 
@@ -104,7 +104,7 @@ class IngredientRepository:
 
     async def search_by_ingredient(
         self, user_id: uuid.UUID, ingredient_name: str
-    ) -> list[RecipeIngredientMatch]:
+    ) -> list[RecipeIngredientMatchOut]:
         """The user's recipes that use ``ingredient_name`` (matched on the normalised name),
         by title, at most 100."""
         name = normalize_ingredient(parse_value(IngredientName, ingredient_name, "ingredient_name"))
@@ -126,11 +126,11 @@ class IngredientRepository:
         )
         async with self._db.read_transaction() as session:
             rows = (await session.execute(statement)).mappings()
-            return [RecipeIngredientMatch.model_validate(dict(row)) for row in rows]
+            return [RecipeIngredientMatchOut.model_validate(dict(row)) for row in rows]
 
     async def get_ingredient_statistics(
         self, user_id: uuid.UUID, *, top: int = 20
-    ) -> IngredientStats:
+    ) -> IngredientStatsOut:
         """How often each ingredient appears across the user's recipes (``top`` 1..200)."""
         owner = as_uuid(user_id, "user_id")
         top = bounded_int(top, "top", low=1, high=200)
@@ -154,12 +154,12 @@ class IngredientRepository:
         async with self._db.read_transaction() as session:
             recipes, distinct, total = (await session.execute(totals)).one()
             top_rows = (await session.execute(counts)).all()
-        return IngredientStats(
+        return IngredientStatsOut(
             user_id=owner,
             recipe_count=recipes,
             distinct_ingredients=distinct,
             total_ingredient_lines=total,
-            top_ingredients=[IngredientCount(name=name, recipes=n) for name, n in top_rows],
+            top_ingredients=[IngredientCountOut(name=name, recipes=n) for name, n in top_rows],
         )
 
     @staticmethod

@@ -36,7 +36,7 @@ from datalayer.schemas.recipes import (
     RecipeFilters,
     RecipeIn,
     RecipeOut,
-    RecipeSearchHit,
+    RecipeSearchHitOut,
     RecipeUpdate,
     SearchText,
     content_hash,
@@ -201,7 +201,7 @@ class RecipeRepository:
 
     async def search_recipes(
         self, user_id: uuid.UUID, query: str, *, limit: int = 20, offset: int = 0
-    ) -> Page[RecipeSearchHit]:
+    ) -> Page[RecipeSearchHitOut]:
         """Full-text search over the user's recipes (title, ingredients, description),
         best matches first. ``query`` uses web-search syntax: words, "phrases", -excluded."""
         owner = as_uuid(user_id, "user_id")
@@ -219,7 +219,7 @@ class RecipeRepository:
         async with self._db.read_transaction() as session:
             rows = (await session.execute(statement)).all()
             hits = [
-                RecipeSearchHit(recipe=RecipeOut.model_validate(row[0]), rank=float(row[1]))
+                RecipeSearchHitOut(recipe=RecipeOut.model_validate(row[0]), rank=float(row[1]))
                 for row in rows
             ]
         total = int(rows[0][2]) if rows else 0

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, computed_field
 
 from datalayer.schemas.common import InputModel, OutputModel
-from datalayer.schemas.recipes import RecipeSummary
+from datalayer.schemas.recipes import RecipeSummaryOut
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -25,7 +25,7 @@ class EmbeddingMeta(ModelSpec):
     source_text_hash: Sha256Hex
 
 
-class EmbeddingRow(EmbeddingMeta):
+class EmbeddingIn(EmbeddingMeta):
     """One row for :meth:`EmbeddingRepository.bulk_load`."""
 
     recipe_id: uuid.UUID
@@ -41,7 +41,7 @@ class SimilarityQuery(InputModel):
     ef_search: int = Field(default=120, ge=1, le=1000)
 
 
-class SimilarityMatch(OutputModel):
+class SimilarityMatchOut(OutputModel):
     recipe_id: uuid.UUID
     distance: float
 
@@ -52,10 +52,10 @@ class SimilarityMatch(OutputModel):
         return 1.0 - self.distance
 
 
-class SimilarRecipe(SimilarityMatch):
+class SimilarRecipeOut(SimilarityMatchOut):
     """A similarity match with the summary of the recipe it found (one query)."""
 
-    recipe: RecipeSummary
+    recipe: RecipeSummaryOut
 
 
 class EmbeddingOut(OutputModel):

@@ -50,7 +50,7 @@ class ParsedIngredientOut(OutputModel):
     notes: str | None
 
 
-class RecipeIngredientMatch(OutputModel):
+class RecipeIngredientMatchOut(OutputModel):
     recipe_id: uuid.UUID
     title: str
     ingredient_name: str
@@ -58,7 +58,7 @@ class RecipeIngredientMatch(OutputModel):
     unit: str | None
 
 
-class IngredientCount(OutputModel):
+class IngredientCountOut(OutputModel):
     """An ingredient and the number of recipes that use it."""
 
     name: str
@@ -93,12 +93,12 @@ def rank_ingredients(items: Any) -> Any:
         return items  # left for the field's own validation to reject
 
 
-class IngredientStats(OutputModel):
+class IngredientStatsOut(OutputModel):
     user_id: uuid.UUID
     recipe_count: int
     distinct_ingredients: int
     total_ingredient_lines: int
-    top_ingredients: list[IngredientCount]
+    top_ingredients: list[IngredientCountOut]
 
 
 class TasteProfileUpdate(InputModel):
@@ -115,7 +115,7 @@ class TasteProfileUpdate(InputModel):
 
 class TasteProfileOut(OutputModel):
     user_id: uuid.UUID
-    favorite_ingredients: list[IngredientCount]
+    favorite_ingredients: list[IngredientCountOut]
     cuisine_preferences: dict[str, Any]
     difficulty_distribution: dict[str, Any]
     cooking_time_distribution: dict[str, Any]

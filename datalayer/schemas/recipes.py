@@ -82,7 +82,7 @@ class RecipeOut(OutputModel):
     updated_at: datetime
 
 
-class RecipeSummary(OutputModel):
+class RecipeSummaryOut(OutputModel):
     """The fields of a recipe shown next to a search result (no long texts, no AI state)."""
 
     id: uuid.UUID
@@ -95,7 +95,7 @@ class RecipeSummary(OutputModel):
     tags: list[str]
 
 
-class RecipeSearchHit(OutputModel):
+class RecipeSearchHitOut(OutputModel):
     recipe: RecipeOut
     rank: float
 

@@ -14,7 +14,7 @@ from datalayer.errors import (
     NotFoundError,
 )
 from datalayer.repositories.catalog import CatalogRepository
-from datalayer.schemas.catalog import CategoryNode, CategoryOut
+from datalayer.schemas.catalog import CategoryNodeOut, CategoryOut
 from tests.integration.repositories.support import count_statements, snapshot
 
 
@@ -39,7 +39,7 @@ async def tree_of(catalog: CatalogRepository) -> dict[str, CategoryOut]:
     return made
 
 
-def shape(nodes: list[CategoryNode]) -> list[object]:
+def shape(nodes: list[CategoryNodeOut]) -> list[object]:
     return [(node.name, node.depth, shape(node.children)) for node in nodes]
 
 

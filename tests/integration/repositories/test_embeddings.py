@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError, NotFoundError
-from datalayer.schemas.embeddings import EmbeddingRow
+from datalayer.schemas.embeddings import EmbeddingIn
 from tests import factories
 from tests.integration.repositories.conftest import Repos, new_user
 
@@ -35,7 +35,7 @@ async def corpus(repos: Repos, owners: list[uuid.UUID], per_owner: int, seed: in
             owner_of.append(owner)
             vectors.append(vector)
             rows.append(
-                EmbeddingRow(
+                EmbeddingIn(
                     recipe_id=recipe.id,
                     user_id=owner,
                     embedding=vector,
@@ -184,7 +184,7 @@ async def test_bad_vectors_are_typed_errors_and_write_nothing(
     with pytest.raises(InvalidInputError):
         await repos.embeddings.bulk_load(
             [
-                EmbeddingRow(
+                EmbeddingIn(
                     recipe_id=recipe.id,
                     user_id=owner.id,
                     embedding=vector,
@@ -204,7 +204,7 @@ async def test_bulk_load_is_all_or_nothing(repos: Repos, db: Database) -> None:
     recipe = await repos.recipes.create_recipe(owner.id, {"title": "Soup"})
     stranger = await new_user(repos)
     rows = [
-        EmbeddingRow(
+        EmbeddingIn(
             recipe_id=recipe.id,
             user_id=stranger.id,
             embedding=factories.embedding_vector(),
