@@ -14,7 +14,7 @@ async def test_favorite_ingredients_come_back_ranked_by_count(repos: Repos) -> N
         recipe = await repos.recipes.create_recipe(owner.id, {"title": f"Dish {index}"})
         names = [name for name, count in uses.items() if count > index]
         await repos.ingredients.store_parsed_ingredients(
-            recipe.id, owner.id, [{"name": name} for name in names]
+            owner.id, recipe.id, [{"name": name} for name in names]
         )
     profile = await repos.profiles.calculate_taste_profile(owner.id)
     ranked = [(item.name, item.recipes) for item in profile.favorite_ingredients]
