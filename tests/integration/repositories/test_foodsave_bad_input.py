@@ -191,16 +191,19 @@ PANTRY_FIELDS = {
 
 def test_pantry_rejects_bad_input(env: Env) -> None:
     pantry, user, product = PantryRepository(env.db), env.g.user.id, env.g.product.id
-    item = env.run(pantry.add_item(user, {"product_id": product})).id
+    item = env.run(pantry.create(user, {"product_id": product})).id
     bad = one_bad(PANTRY_FIELDS)
     days = st.one_of(st.integers(max_value=-1), st.integers(min_value=366), NON_FINITE)
     env.reject_all(
         "pantry",
         {
-            "add": (bad, lambda b: pantry.add_item(user, {"product_id": product, **b})),
-            "update": (bad, lambda b: pantry.update_item(user, item, b)),
-            "list": (BAD_PAGE, lambda page: pantry.list_items(user, *page)),
-            "user": (BAD_UUID, lambda b: pantry.list_items(b)),
+            "add": (bad, lambda b: pantry.create(user, {"product_id": product, **b})),
+            "update": (bad, lambda b: pantry.update(user, item, b)),
+            "list": (
+                BAD_PAGE,
+                lambda page: pantry.list_for_user(user, limit=page[0], offset=page[1]),
+            ),
+            "user": (BAD_UUID, lambda b: pantry.list_for_user(b)),
             "expiring": (days, lambda b: pantry.expiring_within(user, b)),
         },
     )
@@ -251,8 +254,14 @@ def test_receipts_reject_bad_input(env: Env) -> None:
             "item": (bad_items, lambda items: receipts.create_with_items(user, {}, items)),
             "items": (not_items, lambda items: receipts.create_with_items(user, {}, items)),
             "update": (one_bad(RECEIPT_FIELDS), lambda b: receipts.update(user, receipt, b)),
-            "list": (BAD_RANGE, lambda dates: receipts.list_for_user(user, *dates)),
-            "page": (BAD_PAGE, lambda page: receipts.list_for_user(user, None, None, *page)),
+            "list": (
+                BAD_RANGE,
+                lambda dates: receipts.list_for_user(user, start_date=dates[0], end_date=dates[1]),
+            ),
+            "page": (
+                BAD_PAGE,
+                lambda page: receipts.list_for_user(user, limit=page[0], offset=page[1]),
+            ),
             "stats": (BAD_RANGE, lambda dates: receipts.spending_stats(user, *dates)),
         },
     )
@@ -276,7 +285,10 @@ def test_meal_plans_reject_bad_input(env: Env) -> None:
         {
             "create": (bad, lambda b: plans.create(user, {**valid, **b})),
             "update": (bad, lambda b: plans.update(user, plan, b)),
-            "list": (BAD_PAGE, lambda page: plans.list_for_user(user, *page)),
+            "list": (
+                BAD_PAGE,
+                lambda page: plans.list_for_user(user, limit=page[0], offset=page[1]),
+            ),
             "between": (st.one_of(BAD_RANGE, too_long), lambda span: plans.between(user, *span)),
         },
     )
@@ -302,10 +314,16 @@ def test_conversations_reject_bad_input(env: Env) -> None:
         {
             "create": (bad_conversation, lambda b: chats.create(user, {"session_id": "new", **b})),
             "update": (bad_conversation, lambda b: chats.update(user, chat, b)),
-            "message": (bad_message, lambda b: chats.add_message(user, chat, {**message, **b})),
+            "message": (bad_message, lambda b: chats.create_message(user, chat, {**message, **b})),
             "session": (bad_text(100), lambda b: chats.get_by_session_id(user, b)),
-            "list": (BAD_PAGE, lambda page: chats.list_for_user(user, *page)),
-            "messages": (BAD_PAGE, lambda page: chats.list_messages(user, chat, *page)),
+            "list": (
+                BAD_PAGE,
+                lambda page: chats.list_for_user(user, limit=page[0], offset=page[1]),
+            ),
+            "messages": (
+                BAD_PAGE,
+                lambda page: chats.list_messages(user, chat, limit=page[0], offset=page[1]),
+            ),
         },
     )
 
@@ -336,7 +354,9 @@ def test_catalog_rejects_bad_input(env: Env) -> None:
             "subtree": (BAD_UUID, lambda b: catalog.subtree(b)),
             "products": (
                 BAD_PAGE,
-                lambda page: catalog.products_by_category(category, limit=page[0], offset=page[1]),
+                lambda page: catalog.list_products_by_category(
+                    category, limit=page[0], offset=page[1]
+                ),
             ),
         },
     )
@@ -367,8 +387,8 @@ def test_generic_crud_rejects_bad_input(env: Env) -> None:
         {
             "create": (bad_row, lambda b: logs.create({**valid, **b})),
             "filter": (bad_filters, lambda b: logs.list_page(filters=b)),
-            "order": (unknown, lambda name: logs.list_page(order_by=[name])),
-            "page": (BAD_PAGE, lambda page: logs.list_page(*page)),
+            "order": (unknown, lambda name: logs.list_page(sort=[name])),
+            "page": (BAD_PAGE, lambda page: logs.list_page(limit=page[0], offset=page[1])),
             "get": (bad_keys, lambda key: logs.get(key)),
         },
     )
@@ -402,7 +422,7 @@ def test_injection_text_is_stored_verbatim_and_harmless(env: Env) -> None:
             receipts.create_with_items(g.user.id, {"store_name": value}, [{"product_name": value}])
         )
         message = env.run(
-            chats.add_message(g.user.id, g.conversation.id, {"content": value, "role": "user"})
+            chats.create_message(g.user.id, g.conversation.id, {"content": value, "role": "user"})
         )
         again = env.run(receipts.get_with_items(g.user.id, receipt.id))
         assert again.store_name == again.items[0].product_name == message.content == value
