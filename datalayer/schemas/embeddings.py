@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, computed_field
+from pydantic import Field, StrictFloat, StrictInt, StringConstraints, computed_field
 
 from datalayer.schemas.common import InputModel, OutputModel
 from datalayer.schemas.recipes import RecipeSummaryOut
@@ -34,11 +34,13 @@ class EmbeddingIn(EmbeddingMeta):
 
 
 class SimilarityQuery(InputModel):
-    limit: int = Field(default=20, ge=1, le=200)
+    """The options of a similarity search; numbers are strict (no ``"5"``, no ``True``)."""
+
+    limit: StrictInt = Field(default=20, ge=1, le=200)
     user_id: uuid.UUID | None = None
     exclude_recipe_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10_000)
-    distance_threshold: float = Field(default=0.8, ge=0.0, le=2.0)
-    ef_search: int = Field(default=120, ge=1, le=1000)
+    distance_threshold: StrictFloat = Field(default=0.8, ge=0.0, le=2.0)
+    ef_search: StrictInt = Field(default=120, ge=1, le=1000)
 
 
 class SimilarityMatchOut(OutputModel):

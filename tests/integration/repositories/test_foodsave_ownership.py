@@ -70,9 +70,9 @@ Attempt = Callable[[World, Any], Awaitable[Any]]
 
 # name -> (which of A's keys B aims at, what B does with it)
 ATTEMPTS: dict[str, tuple[str, Attempt]] = {
-    "pantry.get_item": ("item", lambda w, k: w.pantry.get(w.b, k)),
-    "pantry.update_item": ("item", lambda w, k: w.pantry.update(w.b, k, {"unit": "kg"})),
-    "pantry.remove_item": ("item", lambda w, k: w.pantry.delete(w.b, k)),
+    "pantry.get": ("item", lambda w, k: w.pantry.get(w.b, k)),
+    "pantry.update": ("item", lambda w, k: w.pantry.update(w.b, k, {"unit": "kg"})),
+    "pantry.delete": ("item", lambda w, k: w.pantry.delete(w.b, k)),
     "receipts.get_with_items": ("receipt", lambda w, k: w.receipts.get_with_items(w.b, k)),
     "receipts.update": ("receipt", lambda w, k: w.receipts.update(w.b, k, {"store_name": "X"})),
     "receipts.delete": ("receipt", lambda w, k: w.receipts.delete(w.b, k)),
@@ -102,11 +102,15 @@ ATTEMPTS: dict[str, tuple[str, Attempt]] = {
         "session_id",
         lambda w, k: w.chats.get_with_messages_by_session_id(w.b, k),
     ),
-    "chats.add_message": (
+    "chats.create_message": (
         "conversation",
         lambda w, k: w.chats.create_message(w.b, k, {"content": "hi", "role": "user"}),
     ),
     "chats.list_messages": ("conversation", lambda w, k: w.chats.list_messages(w.b, k)),
+    "receipts.create(conversation_id)": (
+        "conversation",
+        lambda w, k: w.receipts.create(w.b, {"conversation_id": k}),
+    ),
     "chats.update": ("conversation", lambda w, k: w.chats.update(w.b, k, {"title": "mine"})),
     "chats.delete": ("conversation", lambda w, k: w.chats.delete(w.b, k)),
 }
@@ -153,3 +157,16 @@ async def test_listings_never_show_another_users_rows(world: World) -> None:
     assert [p.id for p in (await w.plans.list_for_user(w.b)).items] == [w.b_plan]
     assert [p.id for p in await w.plans.between(w.b, TODAY, TODAY)] == [w.b_plan]
     assert [p.id for p in await w.plans.between(w.a, TODAY, TODAY)] == [w.plan]
+
+
+async def test_find_gives_none_for_another_users_rows(db: Database, world: World) -> None:
+    w = world
+    before = await snapshot(db)
+    assert await w.pantry.find(w.b, w.item) is None
+    assert await w.receipts.find(w.b, w.receipt) is None
+    assert await w.plans.find(w.b, w.plan) is None
+    assert await w.chats.find(w.b, w.conversation) is None
+    assert await w.chats.find_by_session_id(w.b, w.session_id) is None
+    assert (await w.plans.find(w.a, w.plan)) == await w.plans.get(w.a, w.plan)
+    assert (await w.chats.find_by_session_id(w.a, w.session_id)) is not None
+    assert await snapshot(db) == before
