@@ -122,7 +122,9 @@ def as_uuid(value: Any, field: str) -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value
     try:
-        return uuid.UUID(str(value))
+        if not isinstance(value, str):
+            raise TypeError
+        return uuid.UUID(value)
     except (TypeError, ValueError, AttributeError):
         raise InvalidInputError(f"{field} must be a UUID", field=field) from None
 

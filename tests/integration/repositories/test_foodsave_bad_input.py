@@ -8,25 +8,19 @@ tried is printed at the end (visible with ``-s``).
 
 from __future__ import annotations
 
-import asyncio
 import re
 import string
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from datalayer import models as m
-from datalayer.db import Database
-from datalayer.errors import InvalidInputError
 from datalayer.models.conversations import MESSAGE_ROLES
 from datalayer.models.meal_plans import MEAL_TYPES
 from datalayer.repositories.catalog import CatalogRepository
@@ -35,12 +29,8 @@ from datalayer.repositories.crud import CrudRepository
 from datalayer.repositories.meal_plans import MealPlanRepository
 from datalayer.repositories.pantry import PantryRepository
 from datalayer.repositories.receipts import ReceiptRepository
-from datalayer.settings import Settings
-from tests import factories
-from tests.integration.repositories.support import snapshot
+from tests.integration.repositories.support import Env, snapshot
 
-T = TypeVar("T")
-Call = Callable[[Any], Awaitable[Any]]
 PROPERTY = hypothesis_settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -132,51 +122,6 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-# -- harness -----------------------------------------------------------------------------------
-@dataclass
-class Env:
-    """A database, its own event loop and the saved parents of ``factories.graph``."""
-
-    loop: asyncio.AbstractEventLoop
-    db: Database
-    g: factories.Graph
-
-    def run(self, awaitable: Awaitable[T]) -> T:
-        return self.loop.run_until_complete(awaitable)
-
-    def reject_all(self, name: str, cases: dict[str, tuple[SearchStrategy[Any], Call]]) -> None:
-        """Every input drawn for every call raises InvalidInputError and changes no table."""
-        before = self.run(snapshot(self.db))
-        drawn = st.one_of(
-            *(st.tuples(st.just(kind), values) for kind, (values, _) in cases.items())
-        )
-        tried = 0
-
-        @PROPERTY
-        @given(case=drawn)
-        def check(case: tuple[str, Any]) -> None:
-            nonlocal tried
-            tried += 1
-            kind, bad = case
-            with pytest.raises(InvalidInputError):
-                self.run(cases[kind][1](bad))
-            assert self.run(snapshot(self.db)) == before
-
-        check()
-        print(f"\n{name}: {tried} bad inputs rejected with InvalidInputError, nothing written")
-
-
-@pytest.fixture
-def env(database_url: str, settings: Settings) -> Iterator[Env]:
-    loop = asyncio.new_event_loop()
-    db = Database.connect(database_url, settings)
-    try:
-        yield Env(loop, db, loop.run_until_complete(factories.graph(db)))
-    finally:
-        loop.run_until_complete(db.dispose())
-        loop.close()
 
 
 # -- properties --------------------------------------------------------------------------------
