@@ -196,5 +196,8 @@ async def test_bulk_get_returns_own_recipes_in_the_order_asked(repos: Repos) -> 
     asked = [c.id, theirs.id, uuid.uuid4(), a.id, c.id]
     found = await repos.recipes.find_recipes_by_ids(owner.id, asked)
     assert [r.id for r in found] == [c.id, a.id]
+    # Both orders (whatever order the database would pick, one of them differs from it).
+    for order in ([a.id, b.id, c.id], [c.id, b.id, a.id]):
+        assert [r.id for r in await repos.recipes.find_recipes_by_ids(owner.id, order)] == order
     assert await repos.recipes.find_recipes_by_ids(owner.id, []) == []
     assert [r.title for r in await repos.recipes.find_recipes_by_ids(other.id, [b.id])] == []
