@@ -20,7 +20,8 @@ from sqlalchemy.schema import CreateIndex
 from bench.dataset import Dataset
 from bench.server import INDEX_BUILD_MAINTENANCE_WORK_MEM
 from datalayer.models import Base
-from datalayer.repositories.embeddings import COPY_COLUMNS, EmbeddingRepository
+from datalayer.repositories.embedding_copy import COPY_COLUMNS
+from datalayer.repositories.embeddings import EmbeddingRepository
 from datalayer.schemas.embeddings import EmbeddingIn
 
 HNSW_INDEX = "ix_recipe_embeddings_embedding_hnsw"

@@ -14,20 +14,27 @@ primary-key probe per candidate.
 
 from __future__ import annotations
 
-import struct
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, overload
 
-import numpy as np
-import numpy.typing as npt
 from pgvector.psycopg import register_vector_async
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError, NotFoundError
-from datalayer.repositories.active_users import ACTIVE_USER_SQL
+from datalayer.repositories.embedding_copy import COPY_COLUMNS, COPY_HEADER, COPY_TRAILER, copy_row
+from datalayer.repositories.embedding_sql import (
+    BATCH_SEARCH,
+    EMBEDDING_COLUMNS,
+    HYDRATE_COLUMNS,
+    HYDRATE_JOIN,
+    NEEDS_EMBEDDING,
+    SEARCH,
+    SUMMARY_COLUMNS,
+    UPSERT,
+)
 from datalayer.schemas.common import as_uuid, bounded_int, parse, parse_value
 from datalayer.schemas.embeddings import (
     EmbeddingIn,
@@ -45,76 +52,6 @@ from datalayer.vectors import as_vector, as_vectors
 
 CANDIDATES = 50  # the seed's candidate pool, narrowed by the business rules to the limit
 MAX_BATCH = 100
-
-_SEARCH = f"""
-WITH candidates AS MATERIALIZED (
-    SELECT recipe_id, user_id, embedding <=> :query AS distance
-      FROM recipe_embeddings
-     WHERE {{filters}}
-     ORDER BY embedding <=> :query
-     LIMIT :candidates
-)
-SELECT c.recipe_id, c.distance{{columns}}
-  FROM candidates AS c
-  JOIN users AS u ON u.id = c.user_id{{joins}}
- WHERE c.distance <= :threshold AND {ACTIVE_USER_SQL}
- ORDER BY c.distance + 0
- LIMIT :limit
-"""
-
-# The recipe summary of a hydrated search (RecipeSummaryOut's fields).
-_SUMMARY_COLUMNS = (
-    "id",
-    "user_id",
-    "title",
-    "cuisine_type",
-    "difficulty",
-    "cooking_time_minutes",
-    "servings",
-    "tags",
-)
-_HYDRATE_COLUMNS = "".join(f", r.{name} AS recipe_{name}" for name in _SUMMARY_COLUMNS)
-_HYDRATE_JOIN = "\n  JOIN recipes AS r ON r.id = c.recipe_id"
-
-_BATCH_SEARCH = f"""
-SELECT q.ordinality - 1 AS query_index, c.recipe_id, c.distance
-  FROM unnest(CAST(:queries AS vector[])) WITH ORDINALITY AS q(embedding, ordinality)
- CROSS JOIN LATERAL (
-       SELECT e.recipe_id, e.user_id, e.embedding <=> q.embedding AS distance
-         FROM recipe_embeddings AS e
-        ORDER BY e.embedding <=> q.embedding
-        LIMIT :limit
-       ) AS c
-  JOIN users AS u ON u.id = c.user_id
- WHERE c.distance <= :threshold AND {ACTIVE_USER_SQL}
- ORDER BY q.ordinality, c.distance
-"""
-
-_UPSERT = """
-INSERT INTO recipe_embeddings
-       (recipe_id, user_id, embedding, model, model_version, source_text_hash, is_stale)
-SELECT r.id, r.user_id, :embedding, :model, :model_version, :source_text_hash, false
-  FROM recipes AS r
- WHERE r.id = :recipe_id
-    ON CONFLICT (recipe_id) DO UPDATE
-   SET embedding = EXCLUDED.embedding,
-       model = EXCLUDED.model,
-       model_version = EXCLUDED.model_version,
-       source_text_hash = EXCLUDED.source_text_hash,
-       is_stale = false
-RETURNING id
-"""
-
-_NEEDS_EMBEDDING = """
-SELECT r.id
-  FROM recipes AS r
-  LEFT JOIN recipe_embeddings AS e ON e.recipe_id = r.id
- WHERE e.id IS NULL OR e.is_stale OR e.model <> :model OR e.model_version <> :model_version
- ORDER BY r.created_at, r.id
- LIMIT :limit
-"""
-
-COPY_COLUMNS = ("recipe_id", "user_id", "embedding", "model", "model_version", "source_text_hash")
 
 
 class EmbeddingRepository:
@@ -149,7 +86,7 @@ class EmbeddingRepository:
         }
         async with self._db.transaction() as session:
             await _binary_vectors(session)
-            row = (await session.execute(text(_UPSERT), params)).first()
+            row = (await session.execute(text(UPSERT), params)).first()
         if row is None:
             raise NotFoundError("recipe not found")
         return uuid.UUID(str(row[0]))
@@ -167,7 +104,7 @@ class EmbeddingRepository:
         statement = text(
             "UPDATE recipe_embeddings SET embedding = :embedding, "
             "source_text_hash = :source_text_hash, is_stale = false "
-            f"WHERE recipe_id = :recipe_id RETURNING {_EMBEDDING_COLUMNS}"
+            f"WHERE recipe_id = :recipe_id RETURNING {EMBEDDING_COLUMNS}"
         )
         async with self._db.transaction() as session:
             await _binary_vectors(session)
@@ -192,7 +129,7 @@ class EmbeddingRepository:
         Every vector is validated first; one bad row loads nothing.
         """
         encoded = [
-            _copy_tuple(row, as_vector(row.embedding, self._dim))
+            copy_row(row, as_vector(row.embedding, self._dim))
             for row in (parse(EmbeddingIn, item) for item in rows)
         ]
         if not encoded:
@@ -205,10 +142,10 @@ class EmbeddingRepository:
             raw = (await connection.get_raw_connection()).driver_connection
             assert raw is not None
             async with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
-                await copy.write(_COPY_HEADER)
+                await copy.write(COPY_HEADER)
                 for start in range(0, len(encoded), batch_size):
                     await copy.write(b"".join(encoded[start : start + batch_size]))
-                await copy.write(_COPY_TRAILER)
+                await copy.write(COPY_TRAILER)
         return len(encoded)
 
     # -- reads ---------------------------------------------------------------------------
@@ -222,7 +159,7 @@ class EmbeddingRepository:
     async def find_embedding(self, recipe_id: uuid.UUID) -> EmbeddingOut | None:
         """The embedding of a recipe, or None."""
         statement = text(
-            f"SELECT {_EMBEDDING_COLUMNS} FROM recipe_embeddings WHERE recipe_id = :recipe_id"
+            f"SELECT {EMBEDDING_COLUMNS} FROM recipe_embeddings WHERE recipe_id = :recipe_id"
         )
         async with self._db.read_transaction() as session:
             await _binary_vectors(session)
@@ -304,10 +241,10 @@ class EmbeddingRepository:
             filters.append("recipe_id <> ALL(:excluded)")
             params["excluded"] = list(query.exclude_recipe_ids)
         statement = text(
-            _SEARCH.format(
+            SEARCH.format(
                 filters=" AND ".join(filters),
-                columns=_HYDRATE_COLUMNS if hydrate else "",
-                joins=_HYDRATE_JOIN if hydrate else "",
+                columns=HYDRATE_COLUMNS if hydrate else "",
+                joins=HYDRATE_JOIN if hydrate else "",
             )
         )
         if "excluded" in params:
@@ -348,7 +285,7 @@ class EmbeddingRepository:
             },
         )
         vectors = as_vectors(query_embeddings, self._dim)
-        statement = text(_BATCH_SEARCH)
+        statement = text(BATCH_SEARCH)
         results: list[list[SimilarityMatchOut]] = [[] for _ in vectors]
         async with self._db.read_transaction() as session:
             await _binary_vectors(session)
@@ -371,7 +308,7 @@ class EmbeddingRepository:
         limit = bounded_int(limit, "limit", low=1, high=10_000)
         async with self._db.read_transaction() as session:
             rows = await session.execute(
-                text(_NEEDS_EMBEDDING),
+                text(NEEDS_EMBEDDING),
                 {"model": data.model, "model_version": data.model_version, "limit": limit},
             )
             return [row[0] for row in rows]
@@ -400,12 +337,6 @@ class EmbeddingRepository:
         )
 
 
-_EMBEDDING_COLUMNS = (
-    "id, recipe_id, user_id, embedding, model, model_version, source_text_hash, "
-    "is_stale, created_at, updated_at"
-)
-
-
 def _embedding_out(row: Any) -> EmbeddingOut:
     values = dict(row)
     values["embedding"] = values["embedding"].to_list()  # a pgvector.Vector
@@ -413,30 +344,12 @@ def _embedding_out(row: Any) -> EmbeddingOut:
 
 
 def _similar_recipe(row: Any) -> SimilarRecipeOut:
-    summary = {name: row[f"recipe_{name}"] for name in _SUMMARY_COLUMNS}
+    summary = {name: row[f"recipe_{name}"] for name in SUMMARY_COLUMNS}
     return SimilarRecipeOut(
         recipe_id=row["recipe_id"],
         distance=float(row["distance"]),
         recipe=RecipeSummaryOut.model_validate(summary),
     )
-
-
-# PostgreSQL's binary COPY format. Rows are encoded here with numpy rather than through
-# psycopg's write_row, whose per-value Python dumping of 1536 floats caps a load at a few
-# thousand rows per second.
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
-_COPY_TRAILER = struct.pack("!h", -1)
-
-
-def _copy_tuple(row: EmbeddingIn, vector: npt.NDArray[np.float32]) -> bytes:
-    """One row of ``COPY_COLUMNS`` in binary COPY format (pgvector: dim, 0, big-endian f4)."""
-    texts = [value.encode() for value in (row.model, row.model_version, row.source_text_hash)]
-    body = struct.pack("!hh", vector.shape[0], 0) + vector.astype(">f4").tobytes()
-    parts = [struct.pack("!h", len(COPY_COLUMNS))]
-    for field in (row.recipe_id.bytes, row.user_id.bytes, body, *texts):
-        parts.append(struct.pack("!i", len(field)))
-        parts.append(field)
-    return b"".join(parts)
 
 
 async def _binary_vectors(session: Any) -> None:
