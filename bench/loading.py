@@ -20,8 +20,9 @@ from sqlalchemy.schema import CreateIndex
 from bench.dataset import Dataset
 from bench.server import INDEX_BUILD_MAINTENANCE_WORK_MEM
 from datalayer.models import Base
-from datalayer.repositories.embeddings import COPY_COLUMNS, EmbeddingRepository
-from datalayer.schemas.embeddings import EmbeddingRow
+from datalayer.repositories.embedding_copy import COPY_COLUMNS
+from datalayer.repositories.embeddings import EmbeddingRepository
+from datalayer.schemas.embeddings import EmbeddingIn
 
 HNSW_INDEX = "ix_recipe_embeddings_embedding_hnsw"
 MODEL, MODEL_VERSION = "bench-clustered", "1"
@@ -135,7 +136,7 @@ async def measure_bulk_load(
     progress.advance(task)
     started = time.perf_counter()
     loaded = await repository.bulk_load(
-        EmbeddingRow(
+        EmbeddingIn(
             recipe_id=dataset.recipe_ids[row],
             user_id=dataset.user_ids[int(dataset.owners[row])],
             embedding=dataset.vectors[row],

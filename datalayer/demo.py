@@ -57,7 +57,7 @@ async def run_demo(url: str, settings: Settings, console: Console) -> None:
         await _show_full_text(repos, owners[0], console)
         await _show_similar(repos, embedder, owners[0], console)
         profile = await repos.profiles.calculate_taste_profile(owners[0])
-        top = ", ".join(list(profile.favorite_ingredients)[:6])
+        top = ", ".join(item.name for item in profile.favorite_ingredients[:6])
         console.print(
             f"[bold]taste profile[/] of {DEMO_USERS[0]}: {profile.recipe_count} recipes; "
             f"cuisines {profile.cuisine_preferences}; top ingredients: {top}"
@@ -72,7 +72,7 @@ async def _load_corpus(repos: DemoRepos, console: Console) -> list[uuid.UUID]:
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("loading sample recipes", total=len(corpus))
         for index, username in enumerate(DEMO_USERS):
-            existing = await repos.users.get_user_by_auth0_id(f"demo|{username}")
+            existing = await repos.users.find_user_by_auth0_id(f"demo|{username}")
             if existing is not None:
                 owners.append(existing.id)
                 progress.advance(task, RECIPES_PER_USER)
@@ -105,7 +105,7 @@ async def _load_corpus(repos: DemoRepos, console: Console) -> list[uuid.UUID]:
                     },
                 )
                 await repos.ingredients.store_parsed_ingredients(
-                    recipe.id, user.id, [{"name": name} for name in sample.ingredients]
+                    user.id, recipe.id, [{"name": name} for name in sample.ingredients]
                 )
                 progress.advance(task)
     console.print(f"[bold]corpus[/] {len(corpus)} recipes for {len(owners)} users")
@@ -132,7 +132,7 @@ async def _run_ai_pipeline(
 
 
 async def _embedding_text(repos: DemoRepos, recipe: RecipeOut) -> str:
-    lines = await repos.ingredients.get_recipe_ingredients(recipe.id, recipe.user_id)
+    lines = await repos.ingredients.get_recipe_ingredients(recipe.user_id, recipe.id)
     return " ".join([recipe.title, *(line.normalized_name for line in lines)])
 
 
@@ -157,29 +157,17 @@ async def _show_similar(
     for recipe in recipes:
         vector = embedder.embed([await _embedding_text(repos, recipe)])[0]
         matches = await repos.embeddings.similarity_search(
-            vector, limit=3, user_id=owner, exclude_recipe_ids=[recipe.id]
+            vector, limit=3, user_id=owner, exclude_recipe_ids=[recipe.id], hydrate=True
         )
-        names = []
-        for match in matches:
-            found = await repos.recipes.get_recipe_by_id(match.recipe_id, owner)
-            names.append(f"{found.title if found else '?'} ({match.distance:.2f})")
+        names = [f"{match.recipe.title} ({match.distance:.2f})" for match in matches]
         table.add_row(recipe.title, "; ".join(names) or "-")
     query = "lime chili chicken"
-    matches = await repos.embeddings.similarity_search(embedder.embed([query])[0], limit=3)
-    titles = []
-    for match in matches:
-        title = await _title_for_any_owner(repos, match.recipe_id)
-        titles.append(f"{title} ({match.distance:.2f})")
+    matches = await repos.embeddings.similarity_search(
+        embedder.embed([query])[0], limit=3, hydrate=True
+    )
+    titles = [f"{match.recipe.title} ({match.distance:.2f})" for match in matches]
     table.add_row(f"text: {query!r} (all users)", "; ".join(titles) or "-")
     console.print(table)
-
-
-async def _title_for_any_owner(repos: DemoRepos, recipe_id: uuid.UUID) -> str:
-    embedding = await repos.embeddings.get_embedding(recipe_id)
-    if embedding is None:
-        return "?"
-    recipe = await repos.recipes.get_recipe_by_id(recipe_id, embedding.user_id)
-    return recipe.title if recipe else "?"
 
 
 def _sha256(text: str) -> str:

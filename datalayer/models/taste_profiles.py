@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datalayer.models.base import Base, created_at, jsonb_object, updated_at
@@ -23,7 +23,11 @@ class UserTasteProfile(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    favorite_ingredients: Mapped[dict[str, Any]] = jsonb_object()
+    # A ranked list [{"name", "recipes"}]; the column default (and rows written before the
+    # ranking was stored as a list) is the object {} - see schemas.profiles.rank_ingredients.
+    favorite_ingredients: Mapped[list[dict[str, Any]] | dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
     cuisine_preferences: Mapped[dict[str, Any]] = jsonb_object()
     difficulty_distribution: Mapped[dict[str, Any]] = jsonb_object()
     cooking_time_distribution: Mapped[dict[str, Any]] = jsonb_object()

@@ -20,9 +20,10 @@ from datalayer.db import Database
 from datalayer.errors import ConflictError, InvalidInputError, NotFoundError
 from datalayer.models import Category, Product
 from datalayer.repositories.crud import CrudRepository, convert_page, fetch_page
+from datalayer.repositories.sorting import sort_clauses
 from datalayer.schemas.catalog import (
     CategoryIn,
-    CategoryNode,
+    CategoryNodeOut,
     CategoryOut,
     CategoryUpdate,
     ProductIn,
@@ -113,17 +114,30 @@ class CatalogRepository:
                 raise ConflictError("category has subcategories")
             await self._categories.delete(key, session=session)
 
-    async def list_categories(self, limit: int = 50, offset: int = 0) -> Page[CategoryOut]:
-        """Every category, by name, one page at a time."""
-        page = await self._categories.list_page(limit, offset, order_by=["name"])
+    async def list_categories(
+        self, *, limit: int = 50, offset: int = 0, sort: str | None = None
+    ) -> Page[CategoryOut]:
+        """Every category, one page at a time; ``sort``: ``name`` (default) or
+        ``created_at``, ``-`` prefixed for descending."""
+        table = self._categories.table
+        order = sort_clauses(
+            sort,
+            {"name": table.c.name, "created_at": table.c.created_at},
+            default="name",
+            tiebreak=[table.c.id],
+        )
+        async with self._db.read_transaction() as session:
+            page = await fetch_page(
+                session, self._categories.select().order_by(*order), page_request(limit, offset)
+            )
         return convert_page(page, CategoryOut)
 
-    async def category_tree(self) -> list[CategoryNode]:
+    async def category_tree(self) -> list[CategoryNodeOut]:
         """Every category as a forest of top-level nodes, children sorted by name (one query)."""
         async with self._db.read_transaction() as session:
             return await self._tree(session, "parent_id IS NULL", {})
 
-    async def subtree(self, category_id: uuid.UUID) -> CategoryNode:
+    async def subtree(self, category_id: uuid.UUID) -> CategoryNodeOut:
         """A category with all its descendants (one query), or NotFoundError."""
         params = {"root": as_uuid(category_id, "category_id")}
         async with self._db.read_transaction() as session:
@@ -135,13 +149,13 @@ class CatalogRepository:
     @staticmethod
     async def _tree(
         session: AsyncSession, roots: str, params: dict[str, Any]
-    ) -> list[CategoryNode]:
+    ) -> list[CategoryNodeOut]:
         rows = (await session.execute(text(_TREE.format(roots=roots)), params)).mappings().all()
         # Rows come by depth: build the deepest first so every node is built after its children.
-        children: defaultdict[uuid.UUID | None, list[CategoryNode]] = defaultdict(list)
+        children: defaultdict[uuid.UUID | None, list[CategoryNodeOut]] = defaultdict(list)
         for row in reversed(rows):
             built = list(reversed(children.pop(row["id"], [])))
-            children[row["parent_id"]].append(CategoryNode(**row, children=built))
+            children[row["parent_id"]].append(CategoryNodeOut(**row, children=built))
         return [node for nodes in children.values() for node in reversed(nodes)]
 
     # -- products ----------------------------------------------------------------------------
@@ -168,17 +182,23 @@ class CatalogRepository:
         """Delete a product; ConstraintViolationError while a pantry item or recipe uses it."""
         await self._products.delete(as_uuid(product_id, "product_id"))
 
-    async def products_by_category(
+    async def list_products_by_category(
         self,
         category_id: uuid.UUID,
         *,
         include_subcategories: bool = False,
         limit: int = 50,
         offset: int = 0,
+        sort: str | None = None,
     ) -> Page[ProductOut]:
-        """The products of a category (and of its subcategories), by name; NotFoundError when
-        the category does not exist."""
+        """The products of a category (and of its subcategories); NotFoundError when the
+        category does not exist. ``sort``: ``name`` (default), ``created_at`` or
+        ``updated_at``, ``-`` prefixed for descending."""
         key = as_uuid(category_id, "category_id")
+        if not isinstance(include_subcategories, bool):
+            raise InvalidInputError(
+                "include_subcategories must be True or False", field="include_subcategories"
+            )
         page = page_request(limit, offset)
         categories = self._categories.table
         products = self._products.table
@@ -191,7 +211,13 @@ class CatalogRepository:
             in_category = products.c.category_id.in_(select(tree.c.id))
         else:
             in_category = products.c.category_id == key
-        statement = select(*products.c).where(in_category).order_by(products.c.name, products.c.id)
+        order = sort_clauses(
+            sort,
+            {name: products.c[name] for name in ("name", "created_at", "updated_at")},
+            default="name",
+            tiebreak=[products.c.id],
+        )
+        statement = select(*products.c).where(in_category).order_by(*order)
         async with self._db.read_transaction() as session:
             await self._categories.get(key, session=session)
             result = await fetch_page(session, statement, page)

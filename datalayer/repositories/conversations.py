@@ -1,8 +1,11 @@
 """FoodSave assistant conversations and their messages.
 
-Every method acts for a ``user_id``: another user's conversation is reported exactly like a
-missing one (NotFoundError, same message), is never changed and never gets a message.
-A conversation with its messages is read in one statement (a LEFT JOIN, like ``joinedload``).
+The contract verbs come from :class:`OwnedRepository` (``create``, ``get``, ``find``,
+``list_for_user``, ``update``, ``delete``, the acting user first); another user's
+conversation is reported exactly like a missing one, is never changed and never gets a
+message. A conversation with its messages is read in one statement (a LEFT JOIN, like
+``joinedload``). ``list_for_user`` sorts by ``updated_at`` (default ``-updated_at``, most
+recently active first), ``created_at`` or ``title``.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from sqlalchemy import ColumnElement, func, insert, select, update
 from datalayer.db import Database
 from datalayer.errors import NotFoundError
 from datalayer.models import Conversation, Message
-from datalayer.repositories.crud import CrudRepository, convert_page, fetch_page, table_of
+from datalayer.repositories.active_users import require_active_user
+from datalayer.repositories.crud import convert_page, fetch_page, table_of
+from datalayer.repositories.owned import OwnedRepository
 from datalayer.schemas.common import Page, as_uuid, page_request, parse, parse_value
 from datalayer.schemas.conversations import (
     ConversationIn,
     ConversationOut,
     ConversationUpdate,
-    ConversationWithMessages,
+    ConversationWithMessagesOut,
     MessageIn,
     MessageOut,
 )
@@ -31,55 +36,53 @@ from datalayer.schemas.foodsave import SessionId
 _PREFIX = "message_"
 
 
-class ConversationRepository:
-    """A user's conversations: create, find by session id, read with messages, add messages."""
+class ConversationRepository(OwnedRepository[ConversationIn, ConversationUpdate, ConversationOut]):
+    """A user's conversations: find by session id, read with messages, add messages."""
 
     def __init__(self, db: Database) -> None:
-        self._db = db
-        self._conversations = table_of(Conversation)
+        super().__init__(
+            db,
+            Conversation,
+            schemas=(ConversationIn, ConversationUpdate, ConversationOut),
+            id_name="conversation_id",
+            sort_keys=("updated_at", "created_at", "title"),
+            default_sort="-updated_at",
+        )
+        self._conversations = self.table
         self._messages = table_of(Message)
         self._not_found = "conversations row not found"
 
-    def _owned(self, user_id: uuid.UUID) -> CrudRepository:
-        return CrudRepository(self._db, Conversation, scope={"user_id": user_id})
-
-    async def create(
-        self, user_id: uuid.UUID, data: ConversationIn | Mapping[str, Any]
-    ) -> ConversationOut:
-        """Start a conversation; a session id already in use is ConflictError."""
-        owned = self._owned(as_uuid(user_id, "user_id"))
-        return ConversationOut.model_validate(await owned.create(parse(ConversationIn, data)))
-
-    async def get(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> ConversationOut:
-        """One of the user's conversations (without messages), or NotFoundError."""
-        owned = self._owned(as_uuid(user_id, "user_id"))
-        return ConversationOut.model_validate(
-            await owned.get(as_uuid(conversation_id, "conversation_id"))
-        )
-
     async def get_by_session_id(self, user_id: uuid.UUID, session_id: str) -> ConversationOut:
         """The user's conversation with ``session_id``, or NotFoundError."""
-        owned = self._owned(as_uuid(user_id, "user_id"))
-        row = await owned.find_one({"session_id": _session_id(session_id)})
-        return ConversationOut.model_validate(row)
+        found = await self.find_by_session_id(user_id, session_id)
+        if found is None:
+            raise NotFoundError(self._not_found)
+        return found
+
+    async def find_by_session_id(
+        self, user_id: uuid.UUID, session_id: str
+    ) -> ConversationOut | None:
+        """The user's conversation with ``session_id``, or None."""
+        row = await self.rows(user_id).find_by({"session_id": _session_id(session_id)})
+        return None if row is None else ConversationOut.model_validate(row)
 
     async def get_with_messages(
         self, user_id: uuid.UUID, conversation_id: uuid.UUID
-    ) -> ConversationWithMessages:
+    ) -> ConversationWithMessagesOut:
         """One of the user's conversations with all its messages, in one query."""
         key = as_uuid(conversation_id, "conversation_id")
         return await self._with_messages(user_id, self._conversations.c.id == key)
 
     async def get_with_messages_by_session_id(
         self, user_id: uuid.UUID, session_id: str
-    ) -> ConversationWithMessages:
+    ) -> ConversationWithMessagesOut:
         """The user's conversation with ``session_id`` and all its messages, in one query."""
         condition = self._conversations.c.session_id == _session_id(session_id)
         return await self._with_messages(user_id, condition)
 
     async def _with_messages(
         self, user_id: uuid.UUID, condition: ColumnElement[bool]
-    ) -> ConversationWithMessages:
+    ) -> ConversationWithMessagesOut:
         conversations, messages = self._conversations, self._messages
         statement = (
             select(
@@ -107,18 +110,18 @@ class ConversationRepository:
         conversation = {
             name: value for name, value in rows[0].items() if not name.startswith(_PREFIX)
         }
-        return ConversationWithMessages.model_validate(
+        return ConversationWithMessagesOut.model_validate(
             {
                 **conversation,
                 "messages": [message for message in found if message["id"] is not None],
             }
         )
 
-    async def add_message(
+    async def create_message(
         self, user_id: uuid.UUID, conversation_id: uuid.UUID, data: MessageIn | Mapping[str, Any]
     ) -> MessageOut:
         """Append a message to one of the user's conversations (NotFoundError otherwise) and
-        mark the conversation as updated."""
+        mark the conversation as updated; the user must be active."""
         owner = as_uuid(user_id, "user_id")
         key = as_uuid(conversation_id, "conversation_id")
         message = parse(MessageIn, data)
@@ -130,6 +133,7 @@ class ConversationRepository:
             .returning(conversations.c.id)
         )
         async with self._db.transaction() as session:
+            await require_active_user(session, owner)
             if (await session.execute(touch)).first() is None:
                 raise NotFoundError(self._not_found)
             statement = (
@@ -141,10 +145,14 @@ class ConversationRepository:
         return MessageOut.model_validate(row)
 
     async def list_messages(
-        self, user_id: uuid.UUID, conversation_id: uuid.UUID, limit: int = 50, offset: int = 0
+        self,
+        user_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        *,
+        limit: int = 50,
+        offset: int = 0,
     ) -> Page[MessageOut]:
         """One page of the messages of one of the user's conversations, oldest first."""
-        owned = self._owned(as_uuid(user_id, "user_id"))
         key = as_uuid(conversation_id, "conversation_id")
         page = page_request(limit, offset)
         messages = self._messages
@@ -154,35 +162,9 @@ class ConversationRepository:
             .order_by(messages.c.created_at, messages.c.id)
         )
         async with self._db.read_transaction() as session:
-            await owned.get(key, session=session)
+            await self.get(user_id, key, session=session)
             result = await fetch_page(session, statement, page)
         return convert_page(result, MessageOut)
-
-    async def list_for_user(
-        self, user_id: uuid.UUID, limit: int = 50, offset: int = 0
-    ) -> Page[ConversationOut]:
-        """The user's conversations, most recently updated first."""
-        owned = self._owned(as_uuid(user_id, "user_id"))
-        page = await owned.list_page(limit, offset, order_by=["-updated_at"])
-        return convert_page(page, ConversationOut)
-
-    async def update(
-        self,
-        user_id: uuid.UUID,
-        conversation_id: uuid.UUID,
-        changes: ConversationUpdate | Mapping[str, Any],
-    ) -> ConversationOut:
-        """Change the title or metadata of one of the user's conversations, or NotFoundError."""
-        owned = self._owned(as_uuid(user_id, "user_id"))
-        row = await owned.update(
-            as_uuid(conversation_id, "conversation_id"), parse(ConversationUpdate, changes)
-        )
-        return ConversationOut.model_validate(row)
-
-    async def delete(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
-        """Delete one of the user's conversations and its messages, or NotFoundError."""
-        owned = self._owned(as_uuid(user_id, "user_id"))
-        await owned.delete(as_uuid(conversation_id, "conversation_id"))
 
 
 def _session_id(value: Any) -> str:

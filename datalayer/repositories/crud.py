@@ -8,7 +8,8 @@ table and values against the column types (:mod:`datalayer.schemas.crud`) before
 
 A ``scope`` (for example ``{"user_id": ...}``) is added to every statement and set on every
 created row: a row outside the scope is reported exactly like a missing one, so a scoped
-repository never reveals that another user's row exists.
+repository never reveals that another user's row exists. Rows owned by a user are better
+served by :class:`datalayer.repositories.owned.OwnedRepository` (typed rows, active users).
 
 Each method is its own unit of work, or joins the caller's when given ``session=``.
 """
@@ -103,14 +104,15 @@ class CrudRepository:
             raise InvalidInputError(f"the key of {self.table.name} is ({names})", field="key")
         return self._checked({c.name: part for c, part in zip(self._key, parts, strict=True)})
 
-    def _order(self, order_by: Sequence[str]) -> list[Any]:
-        if isinstance(order_by, str):
-            order_by = [order_by]
+    def _order(self, sort: str | Sequence[str] | None) -> list[Any]:
+        keys: Any = [] if sort is None else [sort] if isinstance(sort, str) else sort
+        if not isinstance(keys, list | tuple):
+            raise InvalidInputError("sort must be a column name or a list of them", field="sort")
         clauses: list[Any] = []
-        for item in order_by:
+        for item in keys:
             name = item.removeprefix("-") if isinstance(item, str) else None
             if name is None or name not in self.table.c:
-                raise InvalidInputError(f"cannot order {self.table.name} by that", field="order_by")
+                raise InvalidInputError(f"cannot sort {self.table.name} by that", field="sort")
             column = self.table.c[name]
             clauses.append(column.desc() if item.startswith("-") else column.asc())
         return clauses + [column.asc() for column in self._key]
@@ -148,35 +150,46 @@ class CrudRepository:
 
     async def get(self, key: Any, *, session: AsyncSession | None = None) -> Row:
         """The row with primary key ``key`` (a tuple for composite keys), or NotFoundError."""
-        return await self.find_one(self._key_conditions(key), session=session)
+        return await self.get_by(self._key_conditions(key), session=session)
 
-    async def find_one(
+    async def find(self, key: Any, *, session: AsyncSession | None = None) -> Row | None:
+        """The row with primary key ``key``, or None."""
+        return await self.find_by(self._key_conditions(key), session=session)
+
+    async def get_by(
         self, conditions: Mapping[str, Any], *, session: AsyncSession | None = None
     ) -> Row:
         """The first row (by primary key) matching ``conditions``, or NotFoundError."""
-        statement = self.select(conditions).order_by(*self._order(())).limit(1)
-        async with self._unit(session, write=False) as unit:
-            row = (await unit.execute(statement)).mappings().first()
+        row = await self.find_by(conditions, session=session)
         if row is None:
             raise NotFoundError(self._not_found)
-        return dict(row)
+        return row
+
+    async def find_by(
+        self, conditions: Mapping[str, Any], *, session: AsyncSession | None = None
+    ) -> Row | None:
+        """The first row (by primary key) matching ``conditions``, or None."""
+        statement = self.select(conditions).order_by(*self._order(None)).limit(1)
+        async with self._unit(session, write=False) as unit:
+            row = (await unit.execute(statement)).mappings().first()
+        return None if row is None else dict(row)
 
     async def list_page(
         self,
+        *,
         limit: int = 50,
         offset: int = 0,
-        *,
         filters: Mapping[str, Any] | None = None,
-        order_by: Sequence[str] = (),
+        sort: str | Sequence[str] | None = None,
         session: AsyncSession | None = None,
     ) -> Page[Row]:
         """One page of rows matching the equality ``filters`` (``None`` matches NULL).
 
-        ``order_by`` names columns, ``-name`` for descending; the primary key breaks ties so
-        pages are stable.
+        ``sort`` names a column or a list of columns, ``-name`` for descending; any column of
+        the table may be named; the primary key breaks ties so pages are stable.
         """
         page = page_request(limit, offset)
-        statement = self.select(filters).order_by(*self._order(order_by))
+        statement = self.select(filters).order_by(*self._order(sort))
         async with self._unit(session, write=False) as unit:
             return await fetch_page(unit, statement, page)
 

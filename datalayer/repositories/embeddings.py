@@ -6,93 +6,52 @@ pgvector's iterative index scans with relaxed order, re-sorted after a MATERIALI
 so a filter still returns ``min(limit, matching rows)`` rows.
 
 Embedding maintenance (store, update, delete, reprocessing, bulk load) is a system operation
-of the AI pipeline and takes no acting user; searches take an optional user scope.
+of the AI pipeline and takes no acting user; searches take an optional user scope. Recipes of
+inactive users (deactivated, or with a pending deletion request) are never returned: the
+candidates are filtered through ``users`` after the index scan, so the check costs one
+primary-key probe per candidate.
 """
 
 from __future__ import annotations
 
-import struct
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
-import numpy as np
-import numpy.typing as npt
 from pgvector.psycopg import register_vector_async
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError, NotFoundError
-from datalayer.schemas.common import as_uuid, parse, parse_value
+from datalayer.repositories.embedding_copy import COPY_COLUMNS, COPY_HEADER, COPY_TRAILER, copy_row
+from datalayer.repositories.embedding_sql import (
+    BATCH_SEARCH,
+    EMBEDDING_COLUMNS,
+    HYDRATE_COLUMNS,
+    HYDRATE_JOIN,
+    NEEDS_EMBEDDING,
+    SEARCH,
+    SUMMARY_COLUMNS,
+    UPSERT,
+)
+from datalayer.schemas.common import as_uuid, bounded_int, parse, parse_value
 from datalayer.schemas.embeddings import (
+    EmbeddingIn,
     EmbeddingMeta,
     EmbeddingOut,
-    EmbeddingRow,
     ModelSpec,
     Sha256Hex,
-    SimilarityMatch,
+    SimilarityMatchOut,
     SimilarityQuery,
+    SimilarRecipeOut,
 )
+from datalayer.schemas.recipes import RecipeSummaryOut
 from datalayer.settings import Settings
 from datalayer.vectors import as_vector, as_vectors
 
 CANDIDATES = 50  # the seed's candidate pool, narrowed by the business rules to the limit
 MAX_BATCH = 100
-
-_SEARCH = """
-WITH candidates AS MATERIALIZED (
-    SELECT recipe_id, embedding <=> :query AS distance
-      FROM recipe_embeddings
-     WHERE {filters}
-     ORDER BY embedding <=> :query
-     LIMIT :candidates
-)
-SELECT recipe_id, distance
-  FROM candidates
- WHERE distance <= :threshold
- ORDER BY distance + 0
- LIMIT :limit
-"""
-
-_BATCH_SEARCH = """
-SELECT q.ordinality - 1 AS query_index, c.recipe_id, c.distance
-  FROM unnest(CAST(:queries AS vector[])) WITH ORDINALITY AS q(embedding, ordinality)
- CROSS JOIN LATERAL (
-       SELECT e.recipe_id, e.embedding <=> q.embedding AS distance
-         FROM recipe_embeddings AS e
-        ORDER BY e.embedding <=> q.embedding
-        LIMIT :limit
-       ) AS c
- WHERE c.distance <= :threshold
- ORDER BY q.ordinality, c.distance
-"""
-
-_UPSERT = """
-INSERT INTO recipe_embeddings
-       (recipe_id, user_id, embedding, model, model_version, source_text_hash, is_stale)
-SELECT r.id, r.user_id, :embedding, :model, :model_version, :source_text_hash, false
-  FROM recipes AS r
- WHERE r.id = :recipe_id
-    ON CONFLICT (recipe_id) DO UPDATE
-   SET embedding = EXCLUDED.embedding,
-       model = EXCLUDED.model,
-       model_version = EXCLUDED.model_version,
-       source_text_hash = EXCLUDED.source_text_hash,
-       is_stale = false
-RETURNING id
-"""
-
-_NEEDS_EMBEDDING = """
-SELECT r.id
-  FROM recipes AS r
-  LEFT JOIN recipe_embeddings AS e ON e.recipe_id = r.id
- WHERE e.id IS NULL OR e.is_stale OR e.model <> :model OR e.model_version <> :model_version
- ORDER BY r.created_at, r.id
- LIMIT :limit
-"""
-
-COPY_COLUMNS = ("recipe_id", "user_id", "embedding", "model", "model_version", "source_text_hash")
 
 
 class EmbeddingRepository:
@@ -109,13 +68,16 @@ class EmbeddingRepository:
         recipe_id: uuid.UUID,
         embedding: Any,
         model: str,
-        version: str,
+        model_version: str,
         source_text_hash: str,
     ) -> uuid.UUID:
-        """Store (or replace) the embedding of a recipe; returns the embedding id."""
+        """Store (or replace) the embedding of a recipe; returns the embedding id.
+
+        NotFoundError when the recipe does not exist.
+        """
         meta = parse(
             EmbeddingMeta,
-            {"model": model, "model_version": version, "source_text_hash": source_text_hash},
+            {"model": model, "model_version": model_version, "source_text_hash": source_text_hash},
         )
         params = {
             **meta.model_dump(),
@@ -124,15 +86,16 @@ class EmbeddingRepository:
         }
         async with self._db.transaction() as session:
             await _binary_vectors(session)
-            row = (await session.execute(text(_UPSERT), params)).first()
+            row = (await session.execute(text(UPSERT), params)).first()
         if row is None:
             raise NotFoundError("recipe not found")
         return uuid.UUID(str(row[0]))
 
     async def update_embedding(
         self, recipe_id: uuid.UUID, embedding: Any, source_text_hash: str
-    ) -> bool:
-        """Replace the vector of an existing embedding (same model) and clear its stale flag."""
+    ) -> EmbeddingOut:
+        """Replace the vector of an existing embedding (same model) and clear its stale flag;
+        returns the updated embedding, NotFoundError when the recipe has none."""
         params = {
             "recipe_id": as_uuid(recipe_id, "recipe_id"),
             "source_text_hash": parse_value(Sha256Hex, source_text_hash, "source_text_hash"),
@@ -141,32 +104,33 @@ class EmbeddingRepository:
         statement = text(
             "UPDATE recipe_embeddings SET embedding = :embedding, "
             "source_text_hash = :source_text_hash, is_stale = false "
-            "WHERE recipe_id = :recipe_id"
+            f"WHERE recipe_id = :recipe_id RETURNING {EMBEDDING_COLUMNS}"
         )
         async with self._db.transaction() as session:
             await _binary_vectors(session)
-            result = await session.execute(statement, params)
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+            row = (await session.execute(statement, params)).mappings().first()
+        if row is None:
             raise NotFoundError("embedding not found")
-        return True
+        return _embedding_out(row)
 
-    async def delete_embedding(self, recipe_id: uuid.UUID) -> bool:
-        """Delete a recipe's embedding; False when there was none."""
+    async def delete_embedding(self, recipe_id: uuid.UUID) -> None:
+        """Delete a recipe's embedding; NotFoundError when there is none."""
         async with self._db.transaction() as session:
             result = await session.execute(
                 text("DELETE FROM recipe_embeddings WHERE recipe_id = :recipe_id"),
                 {"recipe_id": as_uuid(recipe_id, "recipe_id")},
             )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise NotFoundError("embedding not found")
 
-    async def bulk_load(self, rows: Iterable[EmbeddingRow], *, batch_size: int = 5000) -> int:
+    async def bulk_load(self, rows: Iterable[EmbeddingIn], *, batch_size: int = 5000) -> int:
         """Load many embeddings with binary COPY in one transaction; returns the row count.
 
         Every vector is validated first; one bad row loads nothing.
         """
         encoded = [
-            _copy_tuple(row, as_vector(row.embedding, self._dim))
-            for row in (parse(EmbeddingRow, item) for item in rows)
+            copy_row(row, as_vector(row.embedding, self._dim))
+            for row in (parse(EmbeddingIn, item) for item in rows)
         ]
         if not encoded:
             return 0
@@ -178,17 +142,24 @@ class EmbeddingRepository:
             raw = (await connection.get_raw_connection()).driver_connection
             assert raw is not None
             async with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
-                await copy.write(_COPY_HEADER)
+                await copy.write(COPY_HEADER)
                 for start in range(0, len(encoded), batch_size):
                     await copy.write(b"".join(encoded[start : start + batch_size]))
-                await copy.write(_COPY_TRAILER)
+                await copy.write(COPY_TRAILER)
         return len(encoded)
 
     # -- reads ---------------------------------------------------------------------------
-    async def get_embedding(self, recipe_id: uuid.UUID) -> EmbeddingOut | None:
+    async def get_embedding(self, recipe_id: uuid.UUID) -> EmbeddingOut:
+        """The embedding of a recipe, or NotFoundError."""
+        found = await self.find_embedding(recipe_id)
+        if found is None:
+            raise NotFoundError("embedding not found")
+        return found
+
+    async def find_embedding(self, recipe_id: uuid.UUID) -> EmbeddingOut | None:
+        """The embedding of a recipe, or None."""
         statement = text(
-            "SELECT id, recipe_id, user_id, embedding, model, model_version, source_text_hash, "
-            "is_stale, created_at, updated_at FROM recipe_embeddings WHERE recipe_id = :recipe_id"
+            f"SELECT {EMBEDDING_COLUMNS} FROM recipe_embeddings WHERE recipe_id = :recipe_id"
         )
         async with self._db.read_transaction() as session:
             await _binary_vectors(session)
@@ -197,11 +168,33 @@ class EmbeddingRepository:
                 .mappings()
                 .first()
             )
-        if row is None:
-            return None
-        values = dict(row)
-        values["embedding"] = values["embedding"].to_list()  # a pgvector.Vector
-        return EmbeddingOut.model_validate(values)
+        return None if row is None else _embedding_out(row)
+
+    @overload
+    async def similarity_search(
+        self,
+        query_embedding: Any,
+        limit: int = 20,
+        user_id: uuid.UUID | None = None,
+        exclude_recipe_ids: Sequence[uuid.UUID] | None = None,
+        *,
+        distance_threshold: float = 0.8,
+        ef_search: int | None = None,
+        hydrate: Literal[False] = False,
+    ) -> list[SimilarityMatchOut]: ...
+
+    @overload
+    async def similarity_search(
+        self,
+        query_embedding: Any,
+        limit: int = 20,
+        user_id: uuid.UUID | None = None,
+        exclude_recipe_ids: Sequence[uuid.UUID] | None = None,
+        *,
+        distance_threshold: float = 0.8,
+        ef_search: int | None = None,
+        hydrate: Literal[True],
+    ) -> list[SimilarRecipeOut]: ...
 
     async def similarity_search(
         self,
@@ -212,21 +205,25 @@ class EmbeddingRepository:
         *,
         distance_threshold: float = 0.8,
         ef_search: int | None = None,
-    ) -> list[SimilarityMatch]:
+        hydrate: bool = False,
+    ) -> list[SimilarityMatchOut] | list[SimilarRecipeOut]:
         """The recipes nearest to ``query_embedding`` by cosine distance.
 
-        ``user_id`` scopes the search to one owner (``None``: every recipe, a system-wide
-        query for internal jobs); ``exclude_recipe_ids`` are never returned; matches farther
-        than ``distance_threshold`` are dropped.
+        ``user_id`` scopes the search to one owner (``None``: every active user's recipe, a
+        system-wide query); ``exclude_recipe_ids`` are never returned; matches farther than
+        ``distance_threshold`` are dropped. With ``hydrate=True`` each match carries the
+        recipe's summary (:class:`SimilarRecipeOut`), read in the same query.
         """
+        if not isinstance(hydrate, bool):
+            raise InvalidInputError("hydrate must be True or False", field="hydrate")
         query = parse(
             SimilarityQuery,
             {
                 "limit": limit,
                 "user_id": user_id,
-                "exclude_recipe_ids": exclude_recipe_ids or [],
+                "exclude_recipe_ids": [] if exclude_recipe_ids is None else exclude_recipe_ids,
                 "distance_threshold": distance_threshold,
-                "ef_search": ef_search or self._ef_search,
+                "ef_search": self._ef_search if ef_search is None else ef_search,
             },
         )
         vector = as_vector(query_embedding, self._dim, field="query_embedding")
@@ -243,14 +240,24 @@ class EmbeddingRepository:
         if query.exclude_recipe_ids:
             filters.append("recipe_id <> ALL(:excluded)")
             params["excluded"] = list(query.exclude_recipe_ids)
-        statement = text(_SEARCH.format(filters=" AND ".join(filters)))
+        statement = text(
+            SEARCH.format(
+                filters=" AND ".join(filters),
+                columns=HYDRATE_COLUMNS if hydrate else "",
+                joins=HYDRATE_JOIN if hydrate else "",
+            )
+        )
         if "excluded" in params:
             statement = statement.bindparams(bindparam("excluded", type_=ARRAY(UUID())))
         async with self._db.read_transaction() as session:
             await _binary_vectors(session)
             await self._apply_search_settings(session, query.ef_search, iterative=len(filters) > 1)
-            rows = (await session.execute(statement, params)).all()
-        return [SimilarityMatch(recipe_id=row[0], distance=float(row[1])) for row in rows]
+            rows = (await session.execute(statement, params)).mappings().all()
+        if hydrate:
+            return [_similar_recipe(row) for row in rows]
+        return [
+            SimilarityMatchOut(recipe_id=row["recipe_id"], distance=row["distance"]) for row in rows
+        ]
 
     async def batch_similarity_search(
         self,
@@ -259,9 +266,13 @@ class EmbeddingRepository:
         *,
         distance_threshold: float = 0.8,
         ef_search: int | None = None,
-    ) -> list[list[SimilarityMatch]]:
+    ) -> list[list[SimilarityMatchOut]]:
         """One similarity search per query embedding, in a single round trip."""
-        if not 1 <= len(query_embeddings) <= MAX_BATCH:
+        if (
+            isinstance(query_embeddings, str | bytes)
+            or not hasattr(query_embeddings, "__len__")
+            or not 1 <= len(query_embeddings) <= MAX_BATCH
+        ):
             raise InvalidInputError(
                 f"query_embeddings must hold 1 to {MAX_BATCH} vectors", field="query_embeddings"
             )
@@ -270,12 +281,12 @@ class EmbeddingRepository:
             {
                 "limit": limit,
                 "distance_threshold": distance_threshold,
-                "ef_search": ef_search or self._ef_search,
+                "ef_search": self._ef_search if ef_search is None else ef_search,
             },
         )
         vectors = as_vectors(query_embeddings, self._dim)
-        statement = text(_BATCH_SEARCH)
-        results: list[list[SimilarityMatch]] = [[] for _ in vectors]
+        statement = text(BATCH_SEARCH)
+        results: list[list[SimilarityMatchOut]] = [[] for _ in vectors]
         async with self._db.read_transaction() as session:
             await _binary_vectors(session)
             await self._apply_search_settings(session, query.ef_search, iterative=False)
@@ -285,20 +296,19 @@ class EmbeddingRepository:
             )
             for index, recipe_id, distance in rows:
                 results[index].append(
-                    SimilarityMatch(recipe_id=recipe_id, distance=float(distance))
+                    SimilarityMatchOut(recipe_id=recipe_id, distance=float(distance))
                 )
         return results
 
     async def get_embeddings_for_reprocessing(
-        self, model: str, version: str, limit: int = 1000
+        self, model: str, model_version: str, *, limit: int = 1000
     ) -> list[uuid.UUID]:
         """Recipes with no embedding, a stale one, or one from another model or version."""
-        data = parse(ModelSpec, {"model": model, "model_version": version})
-        if not 1 <= limit <= 10_000:
-            raise InvalidInputError("limit must be between 1 and 10000", field="limit")
+        data = parse(ModelSpec, {"model": model, "model_version": model_version})
+        limit = bounded_int(limit, "limit", low=1, high=10_000)
         async with self._db.read_transaction() as session:
             rows = await session.execute(
-                text(_NEEDS_EMBEDDING),
+                text(NEEDS_EMBEDDING),
                 {"model": data.model, "model_version": data.model_version, "limit": limit},
             )
             return [row[0] for row in rows]
@@ -327,22 +337,19 @@ class EmbeddingRepository:
         )
 
 
-# PostgreSQL's binary COPY format. Rows are encoded here with numpy rather than through
-# psycopg's write_row, whose per-value Python dumping of 1536 floats caps a load at a few
-# thousand rows per second.
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
-_COPY_TRAILER = struct.pack("!h", -1)
+def _embedding_out(row: Any) -> EmbeddingOut:
+    values = dict(row)
+    values["embedding"] = values["embedding"].to_list()  # a pgvector.Vector
+    return EmbeddingOut.model_validate(values)
 
 
-def _copy_tuple(row: EmbeddingRow, vector: npt.NDArray[np.float32]) -> bytes:
-    """One row of ``COPY_COLUMNS`` in binary COPY format (pgvector: dim, 0, big-endian f4)."""
-    texts = [value.encode() for value in (row.model, row.model_version, row.source_text_hash)]
-    body = struct.pack("!hh", vector.shape[0], 0) + vector.astype(">f4").tobytes()
-    parts = [struct.pack("!h", len(COPY_COLUMNS))]
-    for field in (row.recipe_id.bytes, row.user_id.bytes, body, *texts):
-        parts.append(struct.pack("!i", len(field)))
-        parts.append(field)
-    return b"".join(parts)
+def _similar_recipe(row: Any) -> SimilarRecipeOut:
+    summary = {name: row[f"recipe_{name}"] for name in SUMMARY_COLUMNS}
+    return SimilarRecipeOut(
+        recipe_id=row["recipe_id"],
+        distance=float(row["distance"]),
+        recipe=RecipeSummaryOut.model_validate(summary),
+    )
 
 
 async def _binary_vectors(session: Any) -> None:

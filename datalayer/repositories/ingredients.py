@@ -1,6 +1,7 @@
 """Parsed ingredients of recipes, searched by normalised name.
 
-Every method acts for the recipe's owner: another user's recipe is reported as not found.
+Every method acts for the recipe's owner (``user_id`` first): another user's recipe is
+reported exactly like a missing one. Only an active user stores or replaces ingredient lists.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError, NotFoundError
 from datalayer.models import ParsedIngredient, Recipe
+from datalayer.repositories.active_users import require_active_user
 from datalayer.repositories.taste_profiles import mark_profile_stale
-from datalayer.schemas.common import as_uuid, parse, parse_value
+from datalayer.schemas.common import as_uuid, bounded_int, parse, parse_value
 from datalayer.schemas.profiles import (
-    IngredientCount,
+    IngredientCountOut,
     IngredientName,
-    IngredientStats,
+    IngredientStatsOut,
     ParsedIngredientIn,
     ParsedIngredientOut,
-    RecipeIngredientMatch,
+    RecipeIngredientMatchOut,
     normalize_ingredient,
 )
 
@@ -39,14 +41,19 @@ class IngredientRepository:
 
     async def store_parsed_ingredients(
         self,
-        recipe_id: uuid.UUID,
         user_id: uuid.UUID,
+        recipe_id: uuid.UUID,
         ingredients: Sequence[ParsedIngredientIn | dict[str, Any]],
     ) -> list[uuid.UUID]:
-        """Append ingredient lines after the recipe's existing ones; returns their ids."""
+        """Append ingredient lines after the recipe's existing ones; returns their ids.
+
+        NotFoundError("user not found") when the user is inactive, "recipe not found" when
+        the recipe is missing or not theirs.
+        """
         lines = self._parse_all(ingredients)
         async with self._db.transaction() as session:
-            recipe = await self._owned_recipe(session, recipe_id, user_id)
+            await require_active_user(session, as_uuid(user_id, "user_id"))
+            recipe = await self._owned_recipe(session, user_id, recipe_id)
             start = await session.scalar(
                 select(func.coalesce(func.max(ParsedIngredient.position) + 1, 0)).where(
                     ParsedIngredient.recipe_id == recipe
@@ -56,46 +63,50 @@ class IngredientRepository:
 
     async def update_parsed_ingredients(
         self,
-        recipe_id: uuid.UUID,
         user_id: uuid.UUID,
+        recipe_id: uuid.UUID,
         ingredients: Sequence[ParsedIngredientIn | dict[str, Any]],
-    ) -> bool:
-        """Replace the recipe's ingredient list (one transaction)."""
+    ) -> list[ParsedIngredientOut]:
+        """Replace the recipe's ingredient list (one transaction); returns the new list.
+
+        An empty list is InvalidInputError (use :meth:`delete_recipe_ingredients`).
+        """
         lines = self._parse_all(ingredients)
+        if not lines:
+            raise InvalidInputError("nothing to update", field="ingredients")
         async with self._db.transaction() as session:
-            recipe = await self._owned_recipe(session, recipe_id, user_id)
+            await require_active_user(session, as_uuid(user_id, "user_id"))
+            recipe = await self._owned_recipe(session, user_id, recipe_id)
             await session.execute(
                 delete(ParsedIngredient).where(ParsedIngredient.recipe_id == recipe)
             )
             await self._insert(session, recipe, user_id, lines, 0)
-        return True
+            return await self._lines(session, recipe)
 
     async def get_recipe_ingredients(
-        self, recipe_id: uuid.UUID, user_id: uuid.UUID
+        self, user_id: uuid.UUID, recipe_id: uuid.UUID
     ) -> list[ParsedIngredientOut]:
+        """The recipe's ingredient lines in order; NotFoundError when the recipe is missing
+        or not the user's."""
         async with self._db.read_transaction() as session:
-            recipe = await self._owned_recipe(session, recipe_id, user_id)
-            rows = await session.execute(
-                select(ParsedIngredient)
-                .where(ParsedIngredient.recipe_id == recipe)
-                .order_by(ParsedIngredient.position)
-            )
-            return [ParsedIngredientOut.model_validate(row) for row in rows.scalars()]
+            recipe = await self._owned_recipe(session, user_id, recipe_id)
+            return await self._lines(session, recipe)
 
-    async def delete_recipe_ingredients(self, recipe_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-        """Remove all lines of a recipe; False when it had none."""
+    async def delete_recipe_ingredients(self, user_id: uuid.UUID, recipe_id: uuid.UUID) -> None:
+        """Remove all lines of a recipe (none is fine); NotFoundError when the recipe is
+        missing or not the user's."""
         async with self._db.transaction() as session:
-            recipe = await self._owned_recipe(session, recipe_id, user_id)
-            result = await session.execute(
+            recipe = await self._owned_recipe(session, user_id, recipe_id)
+            await session.execute(
                 delete(ParsedIngredient).where(ParsedIngredient.recipe_id == recipe)
             )
             await mark_profile_stale(session, as_uuid(user_id, "user_id"))
-            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def search_by_ingredient(
-        self, ingredient_name: str, user_id: uuid.UUID
-    ) -> list[RecipeIngredientMatch]:
-        """The user's recipes that use ``ingredient_name`` (matched on the normalised name)."""
+        self, user_id: uuid.UUID, ingredient_name: str
+    ) -> list[RecipeIngredientMatchOut]:
+        """The user's recipes that use ``ingredient_name`` (matched on the normalised name),
+        by title, at most 100."""
         name = normalize_ingredient(parse_value(IngredientName, ingredient_name, "ingredient_name"))
         statement = (
             select(
@@ -115,13 +126,14 @@ class IngredientRepository:
         )
         async with self._db.read_transaction() as session:
             rows = (await session.execute(statement)).mappings()
-            return [RecipeIngredientMatch.model_validate(dict(row)) for row in rows]
+            return [RecipeIngredientMatchOut.model_validate(dict(row)) for row in rows]
 
-    async def get_ingredient_statistics(self, user_id: uuid.UUID, top: int = 20) -> IngredientStats:
-        """How often each ingredient appears across the user's recipes."""
+    async def get_ingredient_statistics(
+        self, user_id: uuid.UUID, *, top: int = 20
+    ) -> IngredientStatsOut:
+        """How often each ingredient appears across the user's recipes (``top`` 1..200)."""
         owner = as_uuid(user_id, "user_id")
-        if not 1 <= top <= 200:
-            raise InvalidInputError("top must be between 1 and 200", field="top")
+        top = bounded_int(top, "top", low=1, high=200)
         lines = (
             select(ParsedIngredient.normalized_name, ParsedIngredient.recipe_id)
             .join(Recipe, Recipe.id == ParsedIngredient.recipe_id)
@@ -142,19 +154,23 @@ class IngredientRepository:
         async with self._db.read_transaction() as session:
             recipes, distinct, total = (await session.execute(totals)).one()
             top_rows = (await session.execute(counts)).all()
-        return IngredientStats(
+        return IngredientStatsOut(
             user_id=owner,
             recipe_count=recipes,
             distinct_ingredients=distinct,
             total_ingredient_lines=total,
-            top_ingredients=[IngredientCount(name=name, recipes=n) for name, n in top_rows],
+            top_ingredients=[IngredientCountOut(name=name, recipes=n) for name, n in top_rows],
         )
 
     @staticmethod
     def _parse_all(
         ingredients: Sequence[ParsedIngredientIn | dict[str, Any]],
     ) -> list[ParsedIngredientIn]:
-        if isinstance(ingredients, str | bytes) or len(ingredients) > MAX_INGREDIENTS:
+        if (
+            isinstance(ingredients, str | bytes | dict)
+            or not isinstance(ingredients, Sequence)
+            or len(ingredients) > MAX_INGREDIENTS
+        ):
             raise InvalidInputError(
                 f"ingredients must be a list of at most {MAX_INGREDIENTS} items",
                 field="ingredients",
@@ -162,8 +178,17 @@ class IngredientRepository:
         return [parse(ParsedIngredientIn, item) for item in ingredients]
 
     @staticmethod
+    async def _lines(session: AsyncSession, recipe_id: uuid.UUID) -> list[ParsedIngredientOut]:
+        rows = await session.execute(
+            select(ParsedIngredient)
+            .where(ParsedIngredient.recipe_id == recipe_id)
+            .order_by(ParsedIngredient.position)
+        )
+        return [ParsedIngredientOut.model_validate(row) for row in rows.scalars()]
+
+    @staticmethod
     async def _owned_recipe(
-        session: AsyncSession, recipe_id: uuid.UUID, user_id: uuid.UUID
+        session: AsyncSession, user_id: uuid.UUID, recipe_id: uuid.UUID
     ) -> uuid.UUID:
         found = await session.scalar(
             select(Recipe.id).where(

@@ -1,8 +1,11 @@
 """FoodSave receipts and their line items, with spending statistics.
 
-Every method acts for a ``user_id``: another user's receipt is reported exactly like a missing
-one (NotFoundError, same message) and is never changed. A receipt may only be linked to one
-of the user's own conversations.
+The contract verbs come from :class:`OwnedRepository` (``create`` for a header alone, ``get``,
+``find``, ``list_for_user``, ``update``, ``delete``, the acting user first); another user's
+receipt is reported exactly like a missing one. A receipt may only be linked to one of the
+user's own conversations. ``list_for_user`` sorts by ``purchase_date`` (default
+``-purchase_date``, receipts without one last), ``receipt_date``, ``total_amount`` or
+``store_name``.
 """
 
 from __future__ import annotations
@@ -11,26 +14,25 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import exists, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, insert, select, text
 
 from datalayer.db import Database
-from datalayer.errors import NotFoundError
 from datalayer.models import Conversation, Receipt, ReceiptItem
-from datalayer.repositories.crud import CrudRepository, convert_page, fetch_page, table_of
-from datalayer.schemas.common import Page, as_uuid, page_request, parse
+from datalayer.repositories.crud import table_of
+from datalayer.repositories.owned import OwnedRepository
+from datalayer.schemas.common import Page, as_uuid, parse
 from datalayer.schemas.receipts import (
-    CategorySpending,
-    NewReceipt,
-    ReceiptFilter,
+    CategorySpendingOut,
+    ReceiptFilters,
     ReceiptIn,
     ReceiptItemIn,
     ReceiptOut,
     ReceiptUpdate,
-    ReceiptWithItems,
-    SpendingQuery,
-    SpendingStats,
-    StoreSpending,
+    ReceiptWithItemsIn,
+    ReceiptWithItemsOut,
+    SpendingFilters,
+    SpendingStatsOut,
+    StoreSpendingOut,
 )
 
 _IN_RANGE = (
@@ -58,56 +60,51 @@ SELECT i.category_id, c.name AS category_name, count(*) AS item_count,
 """
 
 
-class ReceiptRepository:
+class ReceiptRepository(OwnedRepository[ReceiptIn, ReceiptUpdate, ReceiptOut]):
     """A user's receipts: created with their items in one transaction, listed by date range."""
 
     def __init__(self, db: Database) -> None:
-        self._db = db
+        table = table_of(Receipt)
+        super().__init__(
+            db,
+            Receipt,
+            schemas=(ReceiptIn, ReceiptUpdate, ReceiptOut),
+            id_name="receipt_id",
+            sort_keys=("purchase_date", "receipt_date", "total_amount", "store_name"),
+            default_sort="-purchase_date",
+            tiebreak=[table.c.receipt_date.desc()],
+            owned_references={"conversation_id": Conversation},
+        )
         self._items = table_of(ReceiptItem)
-        self._conversations = table_of(Conversation)
-
-    def _receipts(self, user_id: uuid.UUID) -> CrudRepository:
-        return CrudRepository(self._db, Receipt, scope={"user_id": as_uuid(user_id, "user_id")})
 
     async def create_with_items(
         self,
         user_id: uuid.UUID,
         receipt: ReceiptIn | Mapping[str, Any],
         items: Iterable[ReceiptItemIn | Mapping[str, Any]],
-    ) -> ReceiptWithItems:
+    ) -> ReceiptWithItemsOut:
         """Store a receipt and its items in one transaction: one bad item writes nothing.
 
         ``conversation_id``, when given, must be one of the user's conversations
         (NotFoundError otherwise).
         """
-        owner = as_uuid(user_id, "user_id")
-        receipts = self._receipts(owner)
-        new = parse(NewReceipt, {"receipt": receipt, "items": items})
+        new = parse(ReceiptWithItemsIn, {"receipt": receipt, "items": items})
         async with self._db.transaction() as session:
-            if new.receipt.conversation_id is not None:
-                await self._check_conversation(session, owner, new.receipt.conversation_id)
-            header = await receipts.create(new.receipt, session=session)
+            header = await self.create(user_id, new.receipt, session=session)
             stored: list[dict[str, Any]] = []
             if new.items:
-                rows = [{**item.model_dump(), "receipt_id": header["id"]} for item in new.items]
+                rows = [{**item.model_dump(), "receipt_id": header.id} for item in new.items]
                 statement = insert(self._items).returning(
                     *self._items.c, sort_by_parameter_order=True
                 )
                 stored = [dict(row) for row in (await session.execute(statement, rows)).mappings()]
-        return ReceiptWithItems.model_validate({**header, "items": stored})
+        return ReceiptWithItemsOut.model_validate({**header.model_dump(), "items": stored})
 
-    async def _check_conversation(
-        self, session: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID
-    ) -> None:
-        table = self._conversations
-        owned = exists().where(table.c.id == conversation_id, table.c.user_id == user_id)
-        if not (await session.execute(select(owned))).scalar_one():
-            raise NotFoundError("conversations row not found")
-
-    async def get_with_items(self, user_id: uuid.UUID, receipt_id: uuid.UUID) -> ReceiptWithItems:
+    async def get_with_items(
+        self, user_id: uuid.UUID, receipt_id: uuid.UUID
+    ) -> ReceiptWithItemsOut:
         """One of the user's receipts with its items, or NotFoundError."""
         key = as_uuid(receipt_id, "receipt_id")
-        receipts = self._receipts(user_id)
         items = self._items
         statement = (
             select(*items.c)
@@ -115,61 +112,37 @@ class ReceiptRepository:
             .order_by(items.c.created_at, items.c.product_name, items.c.id)
         )
         async with self._db.read_transaction() as session:
-            header = await receipts.get(key, session=session)
+            header = await self.get(user_id, key, session=session)
             rows = [dict(row) for row in (await session.execute(statement)).mappings()]
-        return ReceiptWithItems.model_validate({**header, "items": rows})
+        return ReceiptWithItemsOut.model_validate({**header.model_dump(), "items": rows})
 
     async def list_for_user(
         self,
         user_id: uuid.UUID,
-        start_date: Any = None,
-        end_date: Any = None,
+        *,
         limit: int = 50,
         offset: int = 0,
+        sort: str | None = None,
+        start_date: Any = None,
+        end_date: Any = None,
     ) -> Page[ReceiptOut]:
-        """The user's receipts purchased within the optional inclusive date bounds, newest
-        first (receipts without a purchase date last, and only when no bound is given)."""
-        receipts = self._receipts(user_id)
-        bounds = parse(ReceiptFilter, {"start_date": start_date, "end_date": end_date})
-        page = page_request(limit, offset)
-        purchased = receipts.table.c.purchase_date
-        statement = receipts.select()
+        """The user's receipts purchased within the optional inclusive date bounds (receipts
+        without a purchase date only when no bound is given)."""
+        bounds = parse(ReceiptFilters, {"start_date": start_date, "end_date": end_date})
+        purchased = self.table.c.purchase_date
+        conditions: list[ColumnElement[bool]] = []
         if bounds.start_date is not None:
-            statement = statement.where(purchased >= bounds.start_date)
+            conditions.append(purchased >= bounds.start_date)
         if bounds.end_date is not None:
-            statement = statement.where(purchased <= bounds.end_date)
-        statement = statement.order_by(
-            purchased.desc().nulls_last(),
-            receipts.table.c.receipt_date.desc(),
-            receipts.table.c.id,
-        )
-        async with self._db.read_transaction() as session:
-            result = await fetch_page(session, statement, page)
-        return convert_page(result, ReceiptOut)
-
-    async def update(
-        self,
-        user_id: uuid.UUID,
-        receipt_id: uuid.UUID,
-        changes: ReceiptUpdate | Mapping[str, Any],
-    ) -> ReceiptOut:
-        """Change the header of one of the user's receipts, or NotFoundError."""
-        receipts = self._receipts(user_id)
-        row = await receipts.update(
-            as_uuid(receipt_id, "receipt_id"), parse(ReceiptUpdate, changes)
-        )
-        return ReceiptOut.model_validate(row)
-
-    async def delete(self, user_id: uuid.UUID, receipt_id: uuid.UUID) -> None:
-        """Delete one of the user's receipts and its items, or NotFoundError."""
-        await self._receipts(user_id).delete(as_uuid(receipt_id, "receipt_id"))
+            conditions.append(purchased <= bounds.end_date)
+        return await self._list(user_id, conditions, limit=limit, offset=offset, sort=sort)
 
     async def spending_stats(
         self, user_id: uuid.UUID, start: Any, end: Any, *, currency: str = "EUR"
-    ) -> SpendingStats:
+    ) -> SpendingStatsOut:
         """The user's spending in ``currency`` on receipts purchased from ``start`` to ``end``:
         totals, average, and breakdowns per store and per item category."""
-        query = parse(SpendingQuery, {"start": start, "end": end, "currency": currency})
+        query = parse(SpendingFilters, {"start": start, "end": end, "currency": currency})
         params = {
             "user_id": as_uuid(user_id, "user_id"),
             "currency": query.currency,
@@ -180,13 +153,13 @@ class ReceiptRepository:
             stores = (await session.execute(text(_BY_STORE), params)).mappings().all()
             categories = (await session.execute(text(_BY_CATEGORY), params)).mappings().all()
         overall = stores[0]
-        return SpendingStats(
+        return SpendingStatsOut(
             start=query.start,
             end=query.end,
             currency=query.currency,
             receipt_count=overall["receipt_count"],
             total=overall["total"],
             average=overall["average"],
-            by_store=[StoreSpending.model_validate(row) for row in stores[1:]],
-            by_category=[CategorySpending.model_validate(row) for row in categories],
+            by_store=[StoreSpendingOut.model_validate(row) for row in stores[1:]],
+            by_category=[CategorySpendingOut.model_validate(row) for row in categories],
         )

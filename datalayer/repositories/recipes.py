@@ -1,33 +1,56 @@
 """Recipes: ownership-checked CRUD, filtered listing, full-text search and the AI queue.
 
-Every read, update, delete, list and search acts for a user: another user's recipe is
-reported exactly like a missing one. The AI-processing queue is a system operation.
+Every read, update, delete, list and search acts for a user (``user_id`` first): another
+user's recipe is reported exactly like a missing one. Only an active user creates recipes.
+The AI-processing queue is a system operation and takes no user.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, text, update
 
 from datalayer.db import Database
-from datalayer.errors import InvalidInputError, NotFoundError
+from datalayer.errors import NotFoundError
 from datalayer.models import Recipe, RecipeEmbedding
+from datalayer.repositories.active_users import require_active_user
+from datalayer.repositories.sorting import sort_clauses
 from datalayer.repositories.taste_profiles import mark_profile_stale
-from datalayer.schemas.common import Page, as_uuid, page_request, parse, parse_value
+from datalayer.schemas.common import (
+    Page,
+    as_uuid,
+    as_uuid_list,
+    bounded_int,
+    page_request,
+    parse,
+    parse_value,
+    require_changes,
+)
 from datalayer.schemas.recipes import (
     AIStatus,
-    RecipeCreate,
+    ErrorText,
     RecipeFilters,
+    RecipeIn,
     RecipeOut,
-    RecipeSearchHit,
+    RecipeSearchHitOut,
     RecipeUpdate,
     SearchText,
     content_hash,
 )
 
+#: ``sort`` keys of :meth:`RecipeRepository.get_user_recipes` (default ``-created_at``).
+RECIPE_SORT_KEYS = {
+    "created_at": Recipe.created_at,
+    "updated_at": Recipe.updated_at,
+    "title": Recipe.title,
+    "cooking_time_minutes": Recipe.cooking_time_minutes,
+    "difficulty": Recipe.difficulty,
+}
+MAX_BULK_IDS = 500
 MAX_AI_ATTEMPTS = 5
 STUCK_AFTER = timedelta(minutes=30)
 MAX_ERROR_LENGTH = 2000
@@ -55,47 +78,75 @@ class RecipeRepository:
         self._db = db
 
     async def create_recipe(
-        self, user_id: uuid.UUID, recipe_data: RecipeCreate | dict[str, Any]
+        self, user_id: uuid.UUID, recipe_data: RecipeIn | dict[str, Any]
     ) -> RecipeOut:
-        """Create a recipe; it enters the AI-processing queue as ``pending``."""
+        """Create a recipe; it enters the AI-processing queue as ``pending``.
+
+        NotFoundError("user not found") when the user is missing or inactive.
+        """
         owner = as_uuid(user_id, "user_id")
-        data = parse(RecipeCreate, recipe_data)
+        data = parse(RecipeIn, recipe_data)
         recipe = Recipe(
             user_id=owner,
             content_hash=content_hash(data.title, data.description, data.instructions),
             **data.model_dump(),
         )
         async with self._db.transaction() as session:
+            await require_active_user(session, owner)
             session.add(recipe)
             await session.flush()
             await session.refresh(recipe)
             await mark_profile_stale(session, owner)
             return RecipeOut.model_validate(recipe)
 
-    async def get_recipe_by_id(self, recipe_id: uuid.UUID, user_id: uuid.UUID) -> RecipeOut | None:
+    async def get_recipe_by_id(self, user_id: uuid.UUID, recipe_id: uuid.UUID) -> RecipeOut:
+        """The recipe when ``user_id`` owns it; NotFoundError otherwise (missing or not theirs)."""
+        recipe = await self.find_recipe_by_id(user_id, recipe_id)
+        if recipe is None:
+            raise NotFoundError("recipe not found")
+        return recipe
+
+    async def find_recipe_by_id(self, user_id: uuid.UUID, recipe_id: uuid.UUID) -> RecipeOut | None:
         """The recipe when ``user_id`` owns it; None otherwise (missing or not theirs)."""
-        statement = select(Recipe).where(*self._owned(recipe_id, user_id))
+        statement = select(Recipe).where(*self._owned(user_id, recipe_id))
         async with self._db.read_transaction() as session:
             recipe = (await session.execute(statement)).scalar_one_or_none()
             return RecipeOut.model_validate(recipe) if recipe is not None else None
 
+    async def find_recipes_by_ids(
+        self, user_id: uuid.UUID, recipe_ids: Sequence[uuid.UUID]
+    ) -> list[RecipeOut]:
+        """The user's recipes among ``recipe_ids`` (at most 500), in the order asked, in one
+        query; ids that are missing or another user's are left out, duplicates collapse."""
+        owner = as_uuid(user_id, "user_id")
+        wanted = as_uuid_list(recipe_ids, "recipe_ids", max_items=MAX_BULK_IDS)
+        if not wanted:
+            return []
+        statement = select(Recipe).where(Recipe.user_id == owner, Recipe.id.in_(wanted))
+        async with self._db.read_transaction() as session:
+            found = {recipe.id: recipe for recipe in (await session.execute(statement)).scalars()}
+            return [RecipeOut.model_validate(found[key]) for key in wanted if key in found]
+
     async def get_user_recipes(
         self,
         user_id: uuid.UUID,
+        *,
         limit: int = 50,
         offset: int = 0,
         filters: RecipeFilters | dict[str, Any] | None = None,
+        sort: str | None = None,
     ) -> Page[RecipeOut]:
-        """A page of the user's recipes, newest first, with the total matching count."""
+        """A page of the user's recipes with the total matching count.
+
+        ``sort``: one of ``created_at``, ``updated_at``, ``title``, ``cooking_time_minutes``,
+        ``difficulty``, ``-`` prefixed for descending; default ``-created_at`` (newest first).
+        """
         owner = as_uuid(user_id, "user_id")
         paging = page_request(limit, offset)
-        wanted = parse(RecipeFilters, filters or {})
+        wanted = parse(RecipeFilters, {} if filters is None else filters)
+        order = sort_clauses(sort, RECIPE_SORT_KEYS, default="-created_at", tiebreak=[Recipe.id])
         statement = self._filtered(select(Recipe, func.count().over()), owner, wanted)
-        statement = (
-            statement.order_by(Recipe.created_at.desc(), Recipe.id)
-            .limit(paging.limit)
-            .offset(paging.offset)
-        )
+        statement = statement.order_by(*order).limit(paging.limit).offset(paging.offset)
         async with self._db.read_transaction() as session:
             rows = (await session.execute(statement)).all()
             if rows:
@@ -107,16 +158,16 @@ class RecipeRepository:
         return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
     async def update_recipe(
-        self, recipe_id: uuid.UUID, user_id: uuid.UUID, updates: RecipeUpdate | dict[str, Any]
+        self, user_id: uuid.UUID, recipe_id: uuid.UUID, updates: RecipeUpdate | dict[str, Any]
     ) -> RecipeOut:
         """Apply ``updates``; when the content hash changes the recipe goes back to
-        ``pending`` and its embedding is marked stale."""
+        ``pending`` and its embedding is marked stale. An empty update is InvalidInputError."""
         data = parse(RecipeUpdate, updates)
-        values = data.model_dump(exclude_unset=True)
+        values = require_changes(data.model_dump(exclude_unset=True))
         async with self._db.transaction() as session:
             recipe = (
                 await session.execute(
-                    select(Recipe).where(*self._owned(recipe_id, user_id)).with_for_update()
+                    select(Recipe).where(*self._owned(user_id, recipe_id)).with_for_update()
                 )
             ).scalar_one_or_none()
             if recipe is None:
@@ -139,18 +190,18 @@ class RecipeRepository:
             await mark_profile_stale(session, recipe.user_id)
             return RecipeOut.model_validate(recipe)
 
-    async def delete_recipe(self, recipe_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-        """Delete the recipe with its embedding and ingredients (foreign-key cascades)."""
-        statement = delete(Recipe).where(*self._owned(recipe_id, user_id)).returning(Recipe.id)
+    async def delete_recipe(self, user_id: uuid.UUID, recipe_id: uuid.UUID) -> None:
+        """Delete the recipe with its embedding and ingredients (foreign-key cascades);
+        NotFoundError when missing or not the user's."""
+        statement = delete(Recipe).where(*self._owned(user_id, recipe_id)).returning(Recipe.id)
         async with self._db.transaction() as session:
             if (await session.execute(statement)).first() is None:
                 raise NotFoundError("recipe not found")
             await mark_profile_stale(session, as_uuid(user_id, "user_id"))
-        return True
 
     async def search_recipes(
-        self, user_id: uuid.UUID, query: str, limit: int = 20, offset: int = 0
-    ) -> Page[RecipeSearchHit]:
+        self, user_id: uuid.UUID, query: str, *, limit: int = 20, offset: int = 0
+    ) -> Page[RecipeSearchHitOut]:
         """Full-text search over the user's recipes (title, ingredients, description),
         best matches first. ``query`` uses web-search syntax: words, "phrases", -excluded."""
         owner = as_uuid(user_id, "user_id")
@@ -168,21 +219,20 @@ class RecipeRepository:
         async with self._db.read_transaction() as session:
             rows = (await session.execute(statement)).all()
             hits = [
-                RecipeSearchHit(recipe=RecipeOut.model_validate(row[0]), rank=float(row[1]))
+                RecipeSearchHitOut(recipe=RecipeOut.model_validate(row[0]), rank=float(row[1]))
                 for row in rows
             ]
         total = int(rows[0][2]) if rows else 0
         return Page(items=hits, total=total, limit=paging.limit, offset=paging.offset)
 
-    async def get_recipes_for_ai_processing(self, limit: int = 100) -> list[RecipeOut]:
+    async def get_recipes_for_ai_processing(self, *, limit: int = 100) -> list[RecipeOut]:
         """Atomically claim up to ``limit`` recipes for AI processing.
 
         Claimed recipes move to ``processing`` with their attempt count raised; concurrent
         workers never receive the same recipe (``FOR UPDATE SKIP LOCKED``). Recipes stuck in
         ``processing`` for longer than 30 minutes are claimable again.
         """
-        if not 1 <= limit <= 1000:
-            raise InvalidInputError("limit must be between 1 and 1000", field="limit")
+        limit = bounded_int(limit, "limit", low=1, high=1000)
         params = {"limit": limit, "max_attempts": MAX_AI_ATTEMPTS, "stuck_after": STUCK_AFTER}
         async with self._db.transaction() as session:
             ids = [row[0] for row in await session.execute(_CLAIM, params)]
@@ -197,25 +247,31 @@ class RecipeRepository:
 
     async def update_ai_processing_status(
         self, recipe_id: uuid.UUID, status: AIStatus | str, error_message: str | None = None
-    ) -> bool:
-        """Record the outcome of AI processing; False when the recipe no longer exists."""
+    ) -> RecipeOut:
+        """Record the outcome of AI processing (a system operation); returns the recipe,
+        NotFoundError when it no longer exists. A failure's message is kept (first 2000
+        characters)."""
         new_status = parse_value(AIStatus, status, "status")
+        message = parse_value(ErrorText | None, error_message, "error_message")
         values: dict[str, Any] = {"ai_status": new_status.value}
         if new_status is AIStatus.COMPLETED:
             values.update(ai_error=None, ai_processed_at=func.now())
         elif new_status is AIStatus.FAILED:
-            values["ai_error"] = (error_message or "unknown error")[:MAX_ERROR_LENGTH]
+            values["ai_error"] = (message or "unknown error")[:MAX_ERROR_LENGTH]
         statement = (
             update(Recipe)
             .where(Recipe.id == as_uuid(recipe_id, "recipe_id"))
             .values(**values)
-            .returning(Recipe.id)
+            .returning(Recipe)
         )
         async with self._db.transaction() as session:
-            return (await session.execute(statement)).first() is not None
+            recipe = (await session.execute(statement)).scalar_one_or_none()
+            if recipe is None:
+                raise NotFoundError("recipe not found")
+            return RecipeOut.model_validate(recipe)
 
     @staticmethod
-    def _owned(recipe_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Any, Any]:
+    def _owned(user_id: uuid.UUID, recipe_id: uuid.UUID) -> tuple[Any, Any]:
         return (
             Recipe.id == as_uuid(recipe_id, "recipe_id"),
             Recipe.user_id == as_uuid(user_id, "user_id"),

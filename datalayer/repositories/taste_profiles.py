@@ -2,6 +2,8 @@
 
 Recipe and ingredient changes mark the owner's profile stale (:func:`mark_profile_stale`);
 a refresh job picks them up with :meth:`TasteProfileRepository.get_profiles_for_refresh`.
+``favorite_ingredients`` is a ranked list (``[{"name", "recipes"}]``, most used first): a
+JSONB object would not keep the ranking, because JSONB reorders object keys.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datalayer.db import Database
-from datalayer.errors import InvalidInputError, NotFoundError
+from datalayer.errors import NotFoundError
 from datalayer.models import User, UserTasteProfile
-from datalayer.schemas.common import as_uuid, parse
+from datalayer.repositories.active_users import is_active_user, require_active_user
+from datalayer.schemas.common import as_uuid, bounded_int, parse, require_changes
 from datalayer.schemas.profiles import TasteProfileOut, TasteProfileUpdate
 
 TOP_INGREDIENTS = 20
@@ -35,7 +38,9 @@ _CALCULATE = text(
     )
     SELECT
         (SELECT count(*) FROM owned) AS recipe_count,
-        (SELECT coalesce(jsonb_object_agg(name, recipes), '{}') FROM ingredients) AS ingredients,
+        (SELECT coalesce(jsonb_agg(jsonb_build_object('name', name, 'recipes', recipes)
+                                   ORDER BY recipes DESC, name), '[]')
+           FROM ingredients) AS ingredients,
         (SELECT coalesce(jsonb_object_agg(cuisine_type, share), '{}') FROM (
              SELECT cuisine_type, round(count(*)::numeric / sum(count(*)) OVER (), 4) AS share
                FROM owned WHERE cuisine_type IS NOT NULL GROUP BY cuisine_type) AS c) AS cuisines,
@@ -68,16 +73,28 @@ class TasteProfileRepository:
         self._db = db
 
     async def create_taste_profile(self, user_id: uuid.UUID) -> TasteProfileOut:
-        """An empty profile for a new user (stale until first calculated)."""
-        profile = UserTasteProfile(user_id=as_uuid(user_id, "user_id"))
+        """An empty profile for a new user (stale until first calculated).
+
+        NotFoundError("user not found") when the user is missing or inactive; ConflictError
+        when the user already has one.
+        """
+        profile = UserTasteProfile(user_id=as_uuid(user_id, "user_id"), favorite_ingredients=[])
         async with self._db.transaction() as session:
-            await self._require_user(session, profile.user_id)
+            await require_active_user(session, profile.user_id)
             session.add(profile)
             await session.flush()
             await session.refresh(profile)
             return TasteProfileOut.model_validate(profile)
 
-    async def get_taste_profile(self, user_id: uuid.UUID) -> TasteProfileOut | None:
+    async def get_taste_profile(self, user_id: uuid.UUID) -> TasteProfileOut:
+        """The user's profile, or NotFoundError."""
+        profile = await self.find_taste_profile(user_id)
+        if profile is None:
+            raise NotFoundError("taste profile not found")
+        return profile
+
+    async def find_taste_profile(self, user_id: uuid.UUID) -> TasteProfileOut | None:
+        """The user's profile, or None."""
         statement = select(UserTasteProfile).where(
             UserTasteProfile.user_id == as_uuid(user_id, "user_id")
         )
@@ -88,18 +105,20 @@ class TasteProfileRepository:
     async def update_taste_profile(
         self, user_id: uuid.UUID, profile_data: TasteProfileUpdate | dict[str, Any]
     ) -> TasteProfileOut:
-        """Set explicit preferences (favourites, cuisines, dietary restrictions)."""
-        values = parse(TasteProfileUpdate, profile_data).model_dump(exclude_none=True)
-        if not values:
-            raise InvalidInputError("nothing to update")
-        return await self._update(user_id, values)
+        """Set explicit preferences (favourites, cuisines, dietary restrictions).
+
+        An empty update is InvalidInputError; NotFoundError when the user has no profile.
+        """
+        data = parse(TasteProfileUpdate, profile_data)
+        return await self._update(user_id, require_changes(data.model_dump(exclude_none=True)))
 
     async def calculate_taste_profile(self, user_id: uuid.UUID) -> TasteProfileOut:
         """Recalculate from the user's recipes: top ingredients, cuisine shares, difficulty
-        and cooking-time distributions. Creates the profile when missing."""
+        and cooking-time distributions. Creates the profile when missing (so the user must
+        be active: NotFoundError("user not found") otherwise)."""
         owner = as_uuid(user_id, "user_id")
         async with self._db.transaction() as session:
-            await self._require_user(session, owner)
+            await require_active_user(session, owner)
             row = (
                 await session.execute(_CALCULATE, {"user_id": owner, "top": TOP_INGREDIENTS})
             ).one()
@@ -122,25 +141,28 @@ class TasteProfileRepository:
             profile = (await session.execute(statement)).scalar_one()
             return TasteProfileOut.model_validate(profile)
 
-    async def get_profiles_for_refresh(self, limit: int = 100) -> list[uuid.UUID]:
-        """Users whose profile went stale, longest-waiting first."""
-        if not 1 <= limit <= 10_000:
-            raise InvalidInputError("limit must be between 1 and 10000", field="limit")
+    async def get_profiles_for_refresh(self, *, limit: int = 100) -> list[uuid.UUID]:
+        """Active users whose profile went stale, longest-waiting first."""
+        limit = bounded_int(limit, "limit", low=1, high=10_000)
         statement = (
             select(UserTasteProfile.user_id)
-            .where(UserTasteProfile.is_stale)
+            .join(User, User.id == UserTasteProfile.user_id)
+            .where(UserTasteProfile.is_stale, is_active_user())
             .order_by(UserTasteProfile.stale_since, UserTasteProfile.user_id)
             .limit(limit)
         )
         async with self._db.read_transaction() as session:
             return list((await session.execute(statement)).scalars())
 
-    async def delete_taste_profile(self, user_id: uuid.UUID) -> bool:
+    async def delete_taste_profile(self, user_id: uuid.UUID) -> None:
+        """Delete the user's profile; NotFoundError when there is none."""
         statement = delete(UserTasteProfile).where(
             UserTasteProfile.user_id == as_uuid(user_id, "user_id")
         )
         async with self._db.transaction() as session:
-            return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+            deleted = (await session.execute(statement)).rowcount  # type: ignore[attr-defined]
+        if not deleted:
+            raise NotFoundError("taste profile not found")
 
     async def _update(self, user_id: uuid.UUID, values: dict[str, Any]) -> TasteProfileOut:
         statement = (
@@ -154,8 +176,3 @@ class TasteProfileRepository:
             if profile is None:
                 raise NotFoundError("taste profile not found")
             return TasteProfileOut.model_validate(profile)
-
-    @staticmethod
-    async def _require_user(session: AsyncSession, user_id: uuid.UUID) -> None:
-        if await session.scalar(select(User.id).where(User.id == user_id)) is None:
-            raise NotFoundError("user not found")

@@ -12,12 +12,13 @@ from datalayer.audit import AuditTrail
 from datalayer.db import Database
 from datalayer.errors import NotFoundError
 from datalayer.models import DataExportRequest, User
-from datalayer.schemas.common import as_uuid, parse, parse_value
+from datalayer.repositories.active_users import USER_NOT_FOUND, is_active_user
+from datalayer.schemas.common import as_uuid, parse, parse_value, require_changes
 from datalayer.schemas.users import (
     Auth0Id,
     ConsentVersion,
     ExportFormat,
-    UserCreate,
+    UserIn,
     UserOut,
     UserUpdate,
 )
@@ -27,15 +28,18 @@ _consent = TypeAdapter(ConsentVersion)
 
 
 class UserRepository:
-    """Accounts, consent, export and deletion requests."""
+    """Accounts, consent, export and deletion requests.
+
+    A deactivated user, or one with a pending deletion request, reads as missing.
+    """
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
         self._audit = AuditTrail(settings.audit_hash_key.get_secret_value())
 
-    async def create_user(self, user_data: UserCreate | dict[str, Any]) -> UserOut:
+    async def create_user(self, user_data: UserIn | dict[str, Any]) -> UserOut:
         """Create a user; a consent version given here is timestamped now."""
-        data = parse(UserCreate, user_data)
+        data = parse(UserIn, user_data)
         user = User(
             username=data.username,
             email=data.email,
@@ -54,23 +58,34 @@ class UserRepository:
             )
             return UserOut.model_validate(user)
 
-    async def get_user_by_id(self, user_id: uuid.UUID) -> UserOut | None:
-        """The user, or None when missing or deactivated."""
-        statement = select(User).where(User.id == as_uuid(user_id, "user_id"), User.is_active)
+    async def get_user_by_id(self, user_id: uuid.UUID) -> UserOut:
+        """The active user, or NotFoundError."""
+        return _found(await self.find_user_by_id(user_id))
+
+    async def find_user_by_id(self, user_id: uuid.UUID) -> UserOut | None:
+        """The active user, or None when missing or inactive."""
+        statement = select(User).where(User.id == as_uuid(user_id, "user_id"), is_active_user())
         return await self._one(statement)
 
-    async def get_user_by_auth0_id(self, auth0_user_id: str) -> UserOut | None:
+    async def get_user_by_auth0_id(self, auth0_user_id: str) -> UserOut:
+        """The active user with this Auth0 id, or NotFoundError."""
+        return _found(await self.find_user_by_auth0_id(auth0_user_id))
+
+    async def find_user_by_auth0_id(self, auth0_user_id: str) -> UserOut | None:
         """The active user with this Auth0 id, or None."""
         auth0_id = parse_value(Auth0Id, auth0_user_id, "auth0_user_id")
-        statement = select(User).where(User.auth0_user_id == auth0_id, User.is_active)
+        statement = select(User).where(User.auth0_user_id == auth0_id, is_active_user())
         return await self._one(statement)
 
     async def update_user(
         self, user_id: uuid.UUID, updates: UserUpdate | dict[str, Any]
     ) -> UserOut:
-        """Change username, email or preferences; the audit row names the changed fields."""
+        """Change username, email or preferences; the audit row names the changed fields.
+
+        An update that changes nothing is InvalidInputError.
+        """
         data = parse(UserUpdate, updates)
-        values = data.model_dump(exclude_unset=True, exclude_none=True)
+        values = require_changes(data.model_dump(exclude_unset=True, exclude_none=True))
         return await self._update(user_id, values, "user.updated", {"fields": sorted(values)})
 
     async def update_consent(self, user_id: uuid.UUID, consent_version: str) -> UserOut:
@@ -101,7 +116,8 @@ class UserRepository:
             return request.id
 
     async def request_data_deletion(self, user_id: uuid.UUID) -> bool:
-        """Mark the user for erasure and deactivate the account."""
+        """Mark the user for erasure and deactivate the account (always True; NotFoundError
+        when the user is missing or already inactive)."""
         await self._update(
             user_id,
             {"deletion_requested_at": func.now(), "is_active": False},
@@ -115,12 +131,15 @@ class UserRepository:
     ) -> UserOut:
         user_id = as_uuid(user_id, "user_id")
         statement = (
-            update(User).where(User.id == user_id, User.is_active).values(**values).returning(User)
+            update(User)
+            .where(User.id == user_id, is_active_user())
+            .values(**values)
+            .returning(User)
         )
         async with self._db.transaction() as session:
             user = (await session.execute(statement)).scalar_one_or_none()
             if user is None:
-                raise NotFoundError("user not found")
+                raise NotFoundError(USER_NOT_FOUND)
             self._audit.record(
                 session,
                 action,
@@ -138,6 +157,12 @@ class UserRepository:
 
     @staticmethod
     async def _require_active(session: Any, user_id: uuid.UUID) -> None:
-        found = await session.scalar(select(User.id).where(User.id == user_id, User.is_active))
+        found = await session.scalar(select(User.id).where(User.id == user_id, is_active_user()))
         if found is None:
-            raise NotFoundError("user not found")
+            raise NotFoundError(USER_NOT_FOUND)
+
+
+def _found(user: UserOut | None) -> UserOut:
+    if user is None:
+        raise NotFoundError(USER_NOT_FOUND)
+    return user

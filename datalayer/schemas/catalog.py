@@ -34,11 +34,11 @@ class CategoryOut(OutputModel):
     created_at: datetime
 
 
-class CategoryNode(CategoryOut):
+class CategoryNodeOut(CategoryOut):
     """A category with its subcategories; ``depth`` counts from the root of the query."""
 
     depth: int
-    children: list[CategoryNode] = Field(default_factory=list)
+    children: list[CategoryNodeOut] = Field(default_factory=list)
 
 
 class ProductIn(InputModel):

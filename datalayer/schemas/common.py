@@ -10,9 +10,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    computed_field,
 )
 
 from datalayer.errors import InvalidInputError
@@ -41,17 +43,25 @@ class OutputModel(BaseModel):
 
 
 class PageRequest(InputModel):
-    limit: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    """``limit`` and ``offset`` of a list call: integers only (no ``"5"``, no ``True``)."""
+
+    limit: StrictInt = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
+    offset: StrictInt = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of results and the total number of matching rows."""
+    """One page of results, the total number of matching rows, and whether more follow."""
 
     items: list[T]
     total: int
     limit: int
     offset: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_more(self) -> bool:
+        """Whether rows follow this page (``offset + len(items) < total``)."""
+        return self.offset + len(self.items) < self.total
 
 
 def parse(model: type[M], data: Any) -> M:
@@ -81,12 +91,40 @@ def page_request(limit: int, offset: int) -> PageRequest:
     return parse(PageRequest, {"limit": limit, "offset": offset})
 
 
+def bounded_int(value: Any, field: str, *, low: int, high: int) -> int:
+    """``value`` as an integer in ``low..high``, or :class:`InvalidInputError`.
+
+    Strict: a string, float or bool is refused rather than converted.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInputError(f"{field} must be an integer from {low} to {high}", field=field)
+    return value
+
+
+def as_uuid_list(value: Any, field: str, *, max_items: int) -> list[uuid.UUID]:
+    """``value`` (a list, tuple or set of UUIDs) as a de-duplicated list in the given order."""
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple | set | frozenset):
+        raise InvalidInputError(f"{field} must be a list of UUIDs", field=field)
+    if len(value) > max_items:
+        raise InvalidInputError(f"{field} must hold at most {max_items} ids", field=field)
+    return list(dict.fromkeys(as_uuid(item, field) for item in value))
+
+
+def require_changes(values: dict[str, Any], field: str = "updates") -> dict[str, Any]:
+    """``values`` when it changes something; an empty update is :class:`InvalidInputError`."""
+    if not values:
+        raise InvalidInputError("nothing to update", field=field)
+    return values
+
+
 def as_uuid(value: Any, field: str) -> uuid.UUID:
     """``value`` as a UUID (a UUID or its string form), or :class:`InvalidInputError`."""
     if isinstance(value, uuid.UUID):
         return value
     try:
-        return uuid.UUID(str(value))
+        if not isinstance(value, str):
+            raise TypeError
+        return uuid.UUID(value)
     except (TypeError, ValueError, AttributeError):
         raise InvalidInputError(f"{field} must be a UUID", field=field) from None
 

@@ -64,7 +64,7 @@ class MessageOut(OutputModel):
     created_at: datetime
 
 
-class ConversationWithMessages(ConversationOut):
+class ConversationWithMessagesOut(ConversationOut):
     """A conversation and all its messages, oldest first."""
 
     messages: list[MessageOut]

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, computed_field
+from pydantic import Field, StrictFloat, StrictInt, StringConstraints, computed_field
 
 from datalayer.schemas.common import InputModel, OutputModel
+from datalayer.schemas.recipes import RecipeSummaryOut
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -24,7 +25,7 @@ class EmbeddingMeta(ModelSpec):
     source_text_hash: Sha256Hex
 
 
-class EmbeddingRow(EmbeddingMeta):
+class EmbeddingIn(EmbeddingMeta):
     """One row for :meth:`EmbeddingRepository.bulk_load`."""
 
     recipe_id: uuid.UUID
@@ -33,14 +34,16 @@ class EmbeddingRow(EmbeddingMeta):
 
 
 class SimilarityQuery(InputModel):
-    limit: int = Field(default=20, ge=1, le=200)
+    """The options of a similarity search; numbers are strict (no ``"5"``, no ``True``)."""
+
+    limit: StrictInt = Field(default=20, ge=1, le=200)
     user_id: uuid.UUID | None = None
     exclude_recipe_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10_000)
-    distance_threshold: float = Field(default=0.8, ge=0.0, le=2.0)
-    ef_search: int = Field(default=120, ge=1, le=1000)
+    distance_threshold: StrictFloat = Field(default=0.8, ge=0.0, le=2.0)
+    ef_search: StrictInt = Field(default=120, ge=1, le=1000)
 
 
-class SimilarityMatch(OutputModel):
+class SimilarityMatchOut(OutputModel):
     recipe_id: uuid.UUID
     distance: float
 
@@ -49,6 +52,12 @@ class SimilarityMatch(OutputModel):
     def similarity(self) -> float:
         """Cosine similarity (1 - cosine distance)."""
         return 1.0 - self.distance
+
+
+class SimilarRecipeOut(SimilarityMatchOut):
+    """A similarity match with the summary of the recipe it found (one query)."""
+
+    recipe: RecipeSummaryOut
 
 
 class EmbeddingOut(OutputModel):

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictInt
 
 from datalayer.schemas.common import InputModel, OutputModel
 from datalayer.schemas.foodsave import Notes, Quantity, Unit
@@ -30,11 +30,11 @@ class PantryItemUpdate(InputModel):
     notes: Notes | None = None
 
 
-class ExpiryQuery(InputModel):
+class PantryExpiryFilters(InputModel):
     """Items expiring from ``today`` to ``today + days`` (and earlier when ``include_expired``)."""
 
-    days: int = Field(ge=0, le=MAX_EXPIRY_DAYS)
-    include_expired: bool = False
+    days: StrictInt = Field(ge=0, le=MAX_EXPIRY_DAYS)
+    include_expired: StrictBool = False
     today: date | None = None
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from datalayer.schemas.common import InputModel, OutputModel, Tag
 
@@ -50,7 +50,7 @@ class ParsedIngredientOut(OutputModel):
     notes: str | None
 
 
-class RecipeIngredientMatch(OutputModel):
+class RecipeIngredientMatchOut(OutputModel):
     recipe_id: uuid.UUID
     title: str
     ingredient_name: str
@@ -58,28 +58,64 @@ class RecipeIngredientMatch(OutputModel):
     unit: str | None
 
 
-class IngredientCount(OutputModel):
+class IngredientCountOut(OutputModel):
+    """An ingredient and the number of recipes that use it."""
+
     name: str
     recipes: int
 
 
-class IngredientStats(OutputModel):
+class IngredientCountIn(InputModel):
+    name: IngredientName
+    recipes: Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+def rank_ingredients(items: Any) -> Any:
+    """Favourite ingredients as a list ranked by recipe count (descending), then name.
+
+    A profile written before rankings were stored as lists holds a JSON object
+    ``{name: count}`` (JSONB reorders object keys, so its order means nothing): it is
+    converted here.
+    """
+    if isinstance(items, dict):
+        items = [{"name": name, "recipes": count} for name, count in items.items()]
+    if not isinstance(items, list):
+        return items
+
+    def key(item: Any) -> tuple[int, str]:
+        if isinstance(item, dict):
+            return (-int(item.get("recipes", 0)), str(item.get("name", "")))
+        return (-item.recipes, item.name)
+
+    try:
+        return sorted(items, key=key)
+    except (TypeError, ValueError):
+        return items  # left for the field's own validation to reject
+
+
+class IngredientStatsOut(OutputModel):
     user_id: uuid.UUID
     recipe_count: int
     distinct_ingredients: int
     total_ingredient_lines: int
-    top_ingredients: list[IngredientCount]
+    top_ingredients: list[IngredientCountOut]
 
 
 class TasteProfileUpdate(InputModel):
-    favorite_ingredients: dict[str, int] | None = Field(default=None, max_length=200)
+    """Explicit preferences; ``favorite_ingredients`` is stored ranked by ``recipes``."""
+
+    favorite_ingredients: list[IngredientCountIn] | None = Field(default=None, max_length=200)
     cuisine_preferences: dict[str, float] | None = Field(default=None, max_length=100)
     dietary_restrictions: list[Tag] | None = Field(default=None, max_length=50)
+
+    _ranked = field_validator("favorite_ingredients", mode="after")(
+        lambda items: None if items is None else rank_ingredients(items)
+    )
 
 
 class TasteProfileOut(OutputModel):
     user_id: uuid.UUID
-    favorite_ingredients: dict[str, Any]
+    favorite_ingredients: list[IngredientCountOut]
     cuisine_preferences: dict[str, Any]
     difficulty_distribution: dict[str, Any]
     cooking_time_distribution: dict[str, Any]
@@ -88,3 +124,5 @@ class TasteProfileOut(OutputModel):
     is_stale: bool
     calculated_at: datetime | None
     updated_at: datetime
+
+    _ranked = field_validator("favorite_ingredients", mode="before")(rank_ingredients)

@@ -56,27 +56,27 @@ class ReceiptItemIn(InputModel):
     total_price: Money | None = None
 
 
-class NewReceipt(InputModel):
+class ReceiptWithItemsIn(InputModel):
     """A receipt and its items, validated together before anything is written."""
 
     receipt: ReceiptIn
     items: list[ReceiptItemIn] = Field(max_length=MAX_ITEMS)
 
 
-class ReceiptFilter(InputModel):
+class ReceiptFilters(InputModel):
     """Optional inclusive bounds on the purchase date."""
 
     start_date: date | None = None
     end_date: date | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> ReceiptFilter:
+    def _ordered(self) -> ReceiptFilters:
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValueError("end_date must not be before start_date")
         return self
 
 
-class SpendingQuery(DateRange):
+class SpendingFilters(DateRange):
     currency: Currency = "EUR"
 
 
@@ -106,17 +106,17 @@ class ReceiptItemOut(OutputModel):
     created_at: datetime
 
 
-class ReceiptWithItems(ReceiptOut):
+class ReceiptWithItemsOut(ReceiptOut):
     items: list[ReceiptItemOut]
 
 
-class StoreSpending(OutputModel):
+class StoreSpendingOut(OutputModel):
     store_name: str | None
     receipt_count: int
     total: Decimal
 
 
-class CategorySpending(OutputModel):
+class CategorySpendingOut(OutputModel):
     """Spending on items of one category (``None``: uncategorised items)."""
 
     category_id: uuid.UUID | None
@@ -125,7 +125,7 @@ class CategorySpending(OutputModel):
     total: Decimal
 
 
-class SpendingStats(OutputModel):
+class SpendingStatsOut(OutputModel):
     """A user's spending in one currency over an inclusive date range.
 
     ``total`` and ``average`` are over receipts with a total amount; ``by_category`` sums item
@@ -138,5 +138,5 @@ class SpendingStats(OutputModel):
     receipt_count: int
     total: Decimal
     average: Decimal | None
-    by_store: list[StoreSpending]
-    by_category: list[CategorySpending]
+    by_store: list[StoreSpendingOut]
+    by_category: list[CategorySpendingOut]

@@ -16,6 +16,7 @@ from datalayer.schemas.common import InputModel, OutputModel, Tag
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Body = Annotated[str, StringConstraints(max_length=50_000)]
 Cuisine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+ErrorText = Annotated[str, StringConstraints(max_length=100_000)]
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Difficulty = Annotated[int, Field(ge=1, le=5)]
 Servings = Annotated[int, Field(ge=1, le=100)]
@@ -29,7 +30,7 @@ class AIStatus(StrEnum):
     FAILED = "failed"
 
 
-class RecipeCreate(InputModel):
+class RecipeIn(InputModel):
     title: Title
     description: Body | None = None
     instructions: Body | None = None
@@ -81,7 +82,20 @@ class RecipeOut(OutputModel):
     updated_at: datetime
 
 
-class RecipeSearchHit(OutputModel):
+class RecipeSummaryOut(OutputModel):
+    """The fields of a recipe shown next to a search result (no long texts, no AI state)."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    title: str
+    cuisine_type: str | None
+    difficulty: int | None
+    cooking_time_minutes: int | None
+    servings: int | None
+    tags: list[str]
+
+
+class RecipeSearchHitOut(OutputModel):
     recipe: RecipeOut
     rank: float
 

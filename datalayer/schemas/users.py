@@ -39,7 +39,7 @@ def _small_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-class UserCreate(InputModel):
+class UserIn(InputModel):
     username: Username
     email: Email
     auth0_user_id: Auth0Id | None = None

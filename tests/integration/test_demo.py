@@ -8,7 +8,9 @@ from rich.console import Console
 from sqlalchemy import text
 
 from datalayer.db import Database
-from datalayer.demo import RECIPES_PER_USER, run_demo
+from datalayer.demo import DEMO_USERS, RECIPES_PER_USER, run_demo
+from datalayer.repositories.ingredients import IngredientRepository
+from datalayer.repositories.users import UserRepository
 from datalayer.settings import Settings
 
 
@@ -36,3 +38,14 @@ async def test_demo_loads_embeds_and_searches(
             )
         ).one()
     assert tuple(counts) == (300, 300, 300)
+
+
+async def test_demo_prints_the_most_used_ingredients(
+    database_url: str, settings: Settings, db: Database
+) -> None:
+    output = io.StringIO()
+    await run_demo(database_url, settings, Console(file=output, width=400))
+    chef = await UserRepository(db, settings).get_user_by_auth0_id(f"demo|{DEMO_USERS[0]}")
+    stats = await IngredientRepository(db).get_ingredient_statistics(chef.id, top=6)
+    expected = ", ".join(item.name for item in stats.top_ingredients)
+    assert f"top ingredients: {expected}" in " ".join(output.getvalue().split())

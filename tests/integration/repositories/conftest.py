@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -15,6 +17,7 @@ from datalayer.repositories.users import UserRepository
 from datalayer.schemas.users import UserOut
 from datalayer.settings import Settings
 from tests import factories
+from tests.integration.repositories.support import Env
 
 
 @dataclass
@@ -40,3 +43,14 @@ def repos(db: Database, settings: Settings) -> Repos:
 async def new_user(repos: Repos) -> UserOut:
     name = factories.unique("user")
     return await repos.users.create_user({"username": name, "email": f"{name}@example.com"})
+
+
+@pytest.fixture
+def env(database_url: str, settings: Settings) -> Iterator[Env]:
+    loop = asyncio.new_event_loop()
+    db = Database.connect(database_url, settings)
+    try:
+        yield Env(loop, db, loop.run_until_complete(factories.graph(db)))
+    finally:
+        loop.run_until_complete(db.dispose())
+        loop.close()

@@ -170,9 +170,9 @@ async def test_injection_strings_are_stored_verbatim_and_harmless(
     owner = await _owner(repos)
     recipe = await repos.recipes.create_recipe(owner, {"title": payload, "description": payload})
     assert recipe.title == payload.strip()
-    assert (await repos.recipes.get_recipe_by_id(recipe.id, owner)) == recipe
+    assert (await repos.recipes.get_recipe_by_id(owner, recipe.id)) == recipe
     await repos.recipes.search_recipes(owner, payload)
-    await repos.ingredients.search_by_ingredient(payload, owner)
+    await repos.ingredients.search_by_ingredient(owner, payload)
     assert set((await row_counts(db)).keys()) == set(WRITTEN)  # every table still there
 
 

@@ -14,7 +14,7 @@ from datalayer.errors import (
     NotFoundError,
 )
 from datalayer.repositories.catalog import CatalogRepository
-from datalayer.schemas.catalog import CategoryNode, CategoryOut
+from datalayer.schemas.catalog import CategoryNodeOut, CategoryOut
 from tests.integration.repositories.support import count_statements, snapshot
 
 
@@ -39,7 +39,7 @@ async def tree_of(catalog: CatalogRepository) -> dict[str, CategoryOut]:
     return made
 
 
-def shape(nodes: list[CategoryNode]) -> list[object]:
+def shape(nodes: list[CategoryNodeOut]) -> list[object]:
     return [(node.name, node.depth, shape(node.children)) for node in nodes]
 
 
@@ -150,13 +150,13 @@ async def test_products_by_category(catalog: CatalogRepository) -> None:
     ]:
         await catalog.create_product({"name": name, "category_id": made[category].id})
 
-    direct = await catalog.products_by_category(made["fruit"].id)
+    direct = await catalog.list_products_by_category(made["fruit"].id)
     assert [p.name for p in direct.items] == ["Fruit salad"]
 
-    first = await catalog.products_by_category(
+    first = await catalog.list_products_by_category(
         made["fruit"].id, include_subcategories=True, limit=3
     )
-    rest = await catalog.products_by_category(
+    rest = await catalog.list_products_by_category(
         made["fruit"].id, include_subcategories=True, limit=3, offset=3
     )
     assert [p.name for p in first.items + rest.items] == [
@@ -167,8 +167,10 @@ async def test_products_by_category(catalog: CatalogRepository) -> None:
     ]
     assert (first.total, rest.total) == (4, 4)
 
-    everything = await catalog.products_by_category(made["food"].id, include_subcategories=True)
+    everything = await catalog.list_products_by_category(
+        made["food"].id, include_subcategories=True
+    )
     assert everything.total == 5
-    assert (await catalog.products_by_category(made["drinks"].id)).total == 0
+    assert (await catalog.list_products_by_category(made["drinks"].id)).total == 0
     with pytest.raises(NotFoundError):
-        await catalog.products_by_category(uuid.uuid4())
+        await catalog.list_products_by_category(uuid.uuid4())

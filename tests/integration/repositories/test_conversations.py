@@ -45,7 +45,7 @@ async def test_messages_in_one_query(db: Database, chats: ConversationRepository
     user = await new_user(db)
     chat = await chats.create(user, {"session_id": "s-1"})
     for index, role in enumerate(["user", "assistant", "tool", "system"]):
-        await chats.add_message(
+        await chats.create_message(
             user, chat.id, {"content": f"m{index}", "role": role, "confidence": 0.5}
         )
     await chats.get(user, chat.id)  # warm the pool: connecting runs statements of its own
@@ -77,7 +77,7 @@ async def test_add_message_touches_the_conversation(
     newer = await chats.create(user, {"session_id": "newer"})
     assert [c.id for c in (await chats.list_for_user(user)).items] == [newer.id, older.id]
 
-    message = await chats.add_message(
+    message = await chats.create_message(
         user,
         older.id,
         {"content": "hi", "role": "assistant", "agent_used": "chef", "metadata": {"t": 1}},
@@ -108,7 +108,7 @@ async def test_bad_messages_write_nothing(db: Database, chats: ConversationRepos
         {"content": "hi", "role": "user", "conversation_id": chat.id},
     ):
         with pytest.raises(InvalidInputError):
-            await chats.add_message(user, chat.id, bad)
+            await chats.create_message(user, chat.id, bad)
     assert await snapshot(db) == before
 
 
@@ -116,7 +116,7 @@ async def test_list_messages_is_paginated(db: Database, chats: ConversationRepos
     user = await new_user(db)
     chat = await chats.create(user, {"session_id": "s-1"})
     for index in range(5):
-        await chats.add_message(user, chat.id, {"content": f"m{index}", "role": "user"})
+        await chats.create_message(user, chat.id, {"content": f"m{index}", "role": "user"})
     page = await chats.list_messages(user, chat.id, limit=2, offset=2)
     assert ([m.content for m in page.items], page.total) == (["m2", "m3"], 5)
 
@@ -124,7 +124,7 @@ async def test_list_messages_is_paginated(db: Database, chats: ConversationRepos
 async def test_update_and_delete(db: Database, chats: ConversationRepository) -> None:
     user = await new_user(db)
     chat = await chats.create(user, {"session_id": "s-1", "title": "a"})
-    await chats.add_message(user, chat.id, {"content": "hi", "role": "user"})
+    await chats.create_message(user, chat.id, {"content": "hi", "role": "user"})
 
     updated = await chats.update(user, chat.id, {"title": None, "metadata": {"pinned": True}})
     assert (updated.title, updated.metadata, updated.session_id) == (None, {"pinned": True}, "s-1")

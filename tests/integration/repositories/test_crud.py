@@ -80,17 +80,17 @@ async def test_list_paginates_filters_and_orders(db: Database) -> None:
         service = "api" if index % 2 else "worker"
         await logs.create({"service": service, "level": "INFO", "message": f"m{index}"})
 
-    first = await logs.list_page(3, 0, order_by=["message"])
-    second = await logs.list_page(3, 3, order_by=["message"])
-    last = await logs.list_page(3, 6, order_by=["message"])
-    beyond = await logs.list_page(3, 30)
+    first = await logs.list_page(limit=3, offset=0, sort=["message"])
+    second = await logs.list_page(limit=3, offset=3, sort=["message"])
+    last = await logs.list_page(limit=3, offset=6, sort=["message"])
+    beyond = await logs.list_page(limit=3, offset=30)
     assert [row["message"] for row in first.items + second.items + last.items] == [
         f"m{index}" for index in range(7)
     ]
     assert (first.total, second.total, last.total, beyond.total) == (7, 7, 7, 7)
     assert beyond.items == []
 
-    api = await logs.list_page(filters={"service": "api"}, order_by=["-message"])
+    api = await logs.list_page(filters={"service": "api"}, sort=["-message"])
     assert [row["message"] for row in api.items] == ["m5", "m3", "m1"]
     assert api.total == 3
 
@@ -140,8 +140,11 @@ BAD_CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "not a mapping": ("create", {"values": ["service", "a"]}),
     "unknown filter": ("list_page", {"filters": {"nope": 1}}),
     "bad filter value": ("list_page", {"filters": {"id": "one"}}),
-    "injected order": ("list_page", {"order_by": ["id; DROP TABLE users"]}),
-    "order by non-text": ("list_page", {"order_by": [3]}),
+    "injected order": ("list_page", {"sort": ["id; DROP TABLE users"]}),
+    "order by non-text": ("list_page", {"sort": [3]}),
+    "sort not a list": ("list_page", {"sort": 3}),
+    "limit as text": ("list_page", {"limit": "5"}),
+    "limit None": ("list_page", {"limit": None}),
     "limit 0": ("list_page", {"limit": 0}),
     "limit 501": ("list_page", {"limit": 501}),
     "negative offset": ("list_page", {"offset": -1}),

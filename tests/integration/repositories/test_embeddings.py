@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError, NotFoundError
-from datalayer.schemas.embeddings import EmbeddingRow
+from datalayer.schemas.embeddings import EmbeddingIn
 from tests import factories
 from tests.integration.repositories.conftest import Repos, new_user
 
@@ -35,7 +35,7 @@ async def corpus(repos: Repos, owners: list[uuid.UUID], per_owner: int, seed: in
             owner_of.append(owner)
             vectors.append(vector)
             rows.append(
-                EmbeddingRow(
+                EmbeddingIn(
                     recipe_id=recipe.id,
                     user_id=owner,
                     embedding=vector,
@@ -66,17 +66,20 @@ async def test_store_get_update_delete(repos: Repos) -> None:
     assert np.allclose(stored.embedding, first, atol=1e-6)
 
     second = unit(rng)
-    assert await repos.embeddings.update_embedding(recipe.id, second, factories.sha256("v2"))
+    returned = await repos.embeddings.update_embedding(recipe.id, second, factories.sha256("v2"))
     updated = await repos.embeddings.get_embedding(recipe.id)
-    assert updated is not None and np.allclose(updated.embedding, second, atol=1e-6)
+    assert returned == updated and np.allclose(updated.embedding, second, atol=1e-6)
     assert updated.source_text_hash == factories.sha256("v2")
 
     again = await repos.embeddings.store_embedding(recipe.id, first, "m2", "9", HASH)
     assert again == embedding_id  # store replaces the existing row
 
-    assert await repos.embeddings.delete_embedding(recipe.id) is True
-    assert await repos.embeddings.delete_embedding(recipe.id) is False
-    assert await repos.embeddings.get_embedding(recipe.id) is None
+    assert await repos.embeddings.delete_embedding(recipe.id) is None
+    with pytest.raises(NotFoundError, match="embedding not found"):
+        await repos.embeddings.delete_embedding(recipe.id)
+    assert await repos.embeddings.find_embedding(recipe.id) is None
+    with pytest.raises(NotFoundError, match="embedding not found"):
+        await repos.embeddings.get_embedding(recipe.id)
     with pytest.raises(NotFoundError):
         await repos.embeddings.update_embedding(recipe.id, second, HASH)
     with pytest.raises(NotFoundError):
@@ -155,7 +158,7 @@ async def test_ids_needing_reembedding(repos: Repos) -> None:
     await repos.embeddings.store_embedding(current.id, vector, "model", "2", HASH)
     await repos.embeddings.store_embedding(old.id, vector, "model", "1", HASH)
     await repos.embeddings.store_embedding(stale.id, vector, "model", "2", HASH)
-    await repos.recipes.update_recipe(stale.id, owner.id, {"title": "C changed"})
+    await repos.recipes.update_recipe(owner.id, stale.id, {"title": "C changed"})
     due = await repos.embeddings.get_embeddings_for_reprocessing("model", "2")
     assert set(due) == {old.id, stale.id, missing.id}
 
@@ -184,7 +187,7 @@ async def test_bad_vectors_are_typed_errors_and_write_nothing(
     with pytest.raises(InvalidInputError):
         await repos.embeddings.bulk_load(
             [
-                EmbeddingRow(
+                EmbeddingIn(
                     recipe_id=recipe.id,
                     user_id=owner.id,
                     embedding=vector,
@@ -204,7 +207,7 @@ async def test_bulk_load_is_all_or_nothing(repos: Repos, db: Database) -> None:
     recipe = await repos.recipes.create_recipe(owner.id, {"title": "Soup"})
     stranger = await new_user(repos)
     rows = [
-        EmbeddingRow(
+        EmbeddingIn(
             recipe_id=recipe.id,
             user_id=stranger.id,
             embedding=factories.embedding_vector(),
@@ -218,3 +221,68 @@ async def test_bulk_load_is_all_or_nothing(repos: Repos, db: Database) -> None:
     async with db.transaction() as session:
         count = await session.execute(text("SELECT count(*) FROM recipe_embeddings"))
         assert count.scalar_one() == 0
+
+
+async def test_hydrated_search_returns_the_recipe_summary_in_one_query(
+    repos: Repos, db: Database
+) -> None:
+    from tests.integration.repositories.support import count_statements
+
+    owner = await new_user(repos)
+    rng = np.random.default_rng(11)
+    query = unit(rng)
+    titles = ["Pad thai", "Green curry", "Tom yum"]
+    for index, title in enumerate(titles):
+        recipe = await repos.recipes.create_recipe(
+            owner.id,
+            {"title": title, "cuisine_type": "thai", "difficulty": index + 1, "tags": ["spicy"]},
+        )
+        # Each vector a little farther from the query than the one before.
+        vector = query + (index + 1) * 0.05 * unit(rng)
+        await repos.embeddings.store_embedding(recipe.id, vector, "m", "1", HASH)
+    plain = await repos.embeddings.similarity_search(query, limit=3, distance_threshold=2.0)
+    with count_statements(db.read_engine) as statements:
+        hydrated = await repos.embeddings.similarity_search(
+            query, limit=3, distance_threshold=2.0, hydrate=True
+        )
+    assert sum("recipe_embeddings" in sql for sql in statements) == 1
+    assert not any("FROM recipes" in sql and "recipe_embeddings" not in sql for sql in statements)
+    assert [m.recipe.title for m in hydrated] == titles
+    assert [(m.recipe_id, m.distance) for m in hydrated] == [
+        (m.recipe_id, m.distance) for m in plain
+    ]
+    first = hydrated[0].recipe
+    assert (first.id, first.user_id, first.cuisine_type, first.difficulty, first.tags) == (
+        hydrated[0].recipe_id,
+        owner.id,
+        "thai",
+        1,
+        ["spicy"],
+    )
+    with pytest.raises(InvalidInputError, match="hydrate"):
+        await repos.embeddings.similarity_search(query, hydrate="yes")  # type: ignore[call-overload]
+
+
+async def test_inactive_users_drop_out_of_similarity_search(repos: Repos) -> None:
+    staying, leaving = await new_user(repos), await new_user(repos)
+    vector = unit(np.random.default_rng(4))
+    kept = await repos.recipes.create_recipe(staying.id, {"title": "Kept"})
+    gone = await repos.recipes.create_recipe(leaving.id, {"title": "Gone"})
+    await repos.embeddings.store_embedding(kept.id, vector, "m", "1", HASH)
+    await repos.embeddings.store_embedding(gone.id, vector, "m", "1", HASH)
+
+    async def found(**options: object) -> set[uuid.UUID]:
+        matches = await repos.embeddings.similarity_search(
+            vector,
+            distance_threshold=2.0,
+            **options,  # type: ignore[arg-type]
+        )
+        return {m.recipe_id for m in matches}
+
+    assert await found() == {kept.id, gone.id}
+    await repos.users.request_data_deletion(leaving.id)
+    assert await found() == {kept.id}
+    assert await found(hydrate=True) == {kept.id}
+    assert await found(user_id=leaving.id) == set()
+    batch = await repos.embeddings.batch_similarity_search([vector], distance_threshold=2.0)
+    assert [m.recipe_id for m in batch[0]] == [kept.id]

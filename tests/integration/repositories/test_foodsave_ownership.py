@@ -49,7 +49,7 @@ async def world(db: Database) -> World:
     a, b = g.user.id, await new_user(db)
     pantry, receipts = PantryRepository(db), ReceiptRepository(db)
     plans, chats = MealPlanRepository(db), ConversationRepository(db)
-    item = await pantry.add_item(
+    item = await pantry.create(
         a, {"product_id": g.product.id, "quantity": "2", "expiry_date": TODAY}
     )
     receipt = await receipts.create_with_items(
@@ -59,7 +59,7 @@ async def world(db: Database) -> World:
     )
     plan = await plans.create(a, {"plan_date": TODAY, "meal_type": "lunch"})
     b_plan = await plans.create(b, {"plan_date": TODAY, "meal_type": "lunch"})
-    await chats.add_message(a, g.conversation.id, {"content": "hello", "role": "user"})
+    await chats.create_message(a, g.conversation.id, {"content": "hello", "role": "user"})
     return World(
         a, b, pantry, receipts, plans, chats, item.id, receipt.id, plan.id,
         g.conversation.id, g.conversation.session_id, g.recipe.id, b_plan.id,
@@ -70,9 +70,9 @@ Attempt = Callable[[World, Any], Awaitable[Any]]
 
 # name -> (which of A's keys B aims at, what B does with it)
 ATTEMPTS: dict[str, tuple[str, Attempt]] = {
-    "pantry.get_item": ("item", lambda w, k: w.pantry.get_item(w.b, k)),
-    "pantry.update_item": ("item", lambda w, k: w.pantry.update_item(w.b, k, {"unit": "kg"})),
-    "pantry.remove_item": ("item", lambda w, k: w.pantry.remove_item(w.b, k)),
+    "pantry.get": ("item", lambda w, k: w.pantry.get(w.b, k)),
+    "pantry.update": ("item", lambda w, k: w.pantry.update(w.b, k, {"unit": "kg"})),
+    "pantry.delete": ("item", lambda w, k: w.pantry.delete(w.b, k)),
     "receipts.get_with_items": ("receipt", lambda w, k: w.receipts.get_with_items(w.b, k)),
     "receipts.update": ("receipt", lambda w, k: w.receipts.update(w.b, k, {"store_name": "X"})),
     "receipts.delete": ("receipt", lambda w, k: w.receipts.delete(w.b, k)),
@@ -102,11 +102,15 @@ ATTEMPTS: dict[str, tuple[str, Attempt]] = {
         "session_id",
         lambda w, k: w.chats.get_with_messages_by_session_id(w.b, k),
     ),
-    "chats.add_message": (
+    "chats.create_message": (
         "conversation",
-        lambda w, k: w.chats.add_message(w.b, k, {"content": "hi", "role": "user"}),
+        lambda w, k: w.chats.create_message(w.b, k, {"content": "hi", "role": "user"}),
     ),
     "chats.list_messages": ("conversation", lambda w, k: w.chats.list_messages(w.b, k)),
+    "receipts.create(conversation_id)": (
+        "conversation",
+        lambda w, k: w.receipts.create(w.b, {"conversation_id": k}),
+    ),
     "chats.update": ("conversation", lambda w, k: w.chats.update(w.b, k, {"title": "mine"})),
     "chats.delete": ("conversation", lambda w, k: w.chats.delete(w.b, k)),
 }
@@ -139,7 +143,7 @@ async def test_another_users_rows_are_not_found_and_unchanged(db: Database, worl
 async def test_listings_never_show_another_users_rows(world: World) -> None:
     w = world
     for user, expected in ((w.a, 1), (w.b, 0)):
-        assert (await w.pantry.list_items(user)).total == expected
+        assert (await w.pantry.list_for_user(user)).total == expected
         expiring = await w.pantry.expiring_within(user, 365, include_expired=True, today=TODAY)
         assert expiring.total == expected
         # factories.graph gave A a second receipt, without a purchase date
@@ -153,3 +157,16 @@ async def test_listings_never_show_another_users_rows(world: World) -> None:
     assert [p.id for p in (await w.plans.list_for_user(w.b)).items] == [w.b_plan]
     assert [p.id for p in await w.plans.between(w.b, TODAY, TODAY)] == [w.b_plan]
     assert [p.id for p in await w.plans.between(w.a, TODAY, TODAY)] == [w.plan]
+
+
+async def test_find_gives_none_for_another_users_rows(db: Database, world: World) -> None:
+    w = world
+    before = await snapshot(db)
+    assert await w.pantry.find(w.b, w.item) is None
+    assert await w.receipts.find(w.b, w.receipt) is None
+    assert await w.plans.find(w.b, w.plan) is None
+    assert await w.chats.find(w.b, w.conversation) is None
+    assert await w.chats.find_by_session_id(w.b, w.session_id) is None
+    assert (await w.plans.find(w.a, w.plan)) == await w.plans.get(w.a, w.plan)
+    assert (await w.chats.find_by_session_id(w.a, w.session_id)) is not None
+    assert await snapshot(db) == before

@@ -14,12 +14,12 @@ async def test_store_replace_and_delete_ingredients(repos: Repos) -> None:
     owner = await new_user(repos)
     recipe = await repos.recipes.create_recipe(owner.id, {"title": "Salad"})
     ids = await repos.ingredients.store_parsed_ingredients(
-        recipe.id,
         owner.id,
+        recipe.id,
         [{"name": "Cherry  Tomatoes", "quantity": "250", "unit": "g"}, {"name": "Basil"}],
     )
-    more = await repos.ingredients.store_parsed_ingredients(recipe.id, owner.id, [{"name": "Salt"}])
-    lines = await repos.ingredients.get_recipe_ingredients(recipe.id, owner.id)
+    more = await repos.ingredients.store_parsed_ingredients(owner.id, recipe.id, [{"name": "Salt"}])
+    lines = await repos.ingredients.get_recipe_ingredients(owner.id, recipe.id)
     assert [line.id for line in lines] == [*ids, *more]
     assert [(line.position, line.normalized_name) for line in lines] == [
         (0, "cherry tomatoes"),
@@ -28,12 +28,16 @@ async def test_store_replace_and_delete_ingredients(repos: Repos) -> None:
     ]
     assert lines[0].quantity == Decimal("250.000")
 
-    await repos.ingredients.update_parsed_ingredients(recipe.id, owner.id, [{"name": "Feta"}])
-    assert [
-        line.name for line in await repos.ingredients.get_recipe_ingredients(recipe.id, owner.id)
-    ] == ["Feta"]
-    assert await repos.ingredients.delete_recipe_ingredients(recipe.id, owner.id) is True
-    assert await repos.ingredients.delete_recipe_ingredients(recipe.id, owner.id) is False
+    replaced = await repos.ingredients.update_parsed_ingredients(
+        owner.id, recipe.id, [{"name": "Feta"}]
+    )
+    assert [line.name for line in replaced] == ["Feta"]
+    assert replaced == await repos.ingredients.get_recipe_ingredients(owner.id, recipe.id)
+    with pytest.raises(InvalidInputError, match="nothing to update"):
+        await repos.ingredients.update_parsed_ingredients(owner.id, recipe.id, [])
+    assert await repos.ingredients.delete_recipe_ingredients(owner.id, recipe.id) is None
+    assert await repos.ingredients.get_recipe_ingredients(owner.id, recipe.id) == []
+    await repos.ingredients.delete_recipe_ingredients(owner.id, recipe.id)  # none left: fine
 
 
 async def test_a_bad_line_stores_nothing(repos: Repos) -> None:
@@ -41,9 +45,9 @@ async def test_a_bad_line_stores_nothing(repos: Repos) -> None:
     recipe = await repos.recipes.create_recipe(owner.id, {"title": "Salad"})
     with pytest.raises(InvalidInputError, match="quantity"):
         await repos.ingredients.store_parsed_ingredients(
-            recipe.id, owner.id, [{"name": "Oil"}, {"name": "Salt", "quantity": "-1"}]
+            owner.id, recipe.id, [{"name": "Oil"}, {"name": "Salt", "quantity": "-1"}]
         )
-    assert await repos.ingredients.get_recipe_ingredients(recipe.id, owner.id) == []
+    assert await repos.ingredients.get_recipe_ingredients(owner.id, recipe.id) == []
 
 
 async def test_search_by_ingredient_and_statistics(repos: Repos) -> None:
@@ -52,14 +56,14 @@ async def test_search_by_ingredient_and_statistics(repos: Repos) -> None:
     pasta = await repos.recipes.create_recipe(owner.id, {"title": "Pasta"})
     theirs = await repos.recipes.create_recipe(other.id, {"title": "Their pasta"})
     await repos.ingredients.store_parsed_ingredients(
-        soup.id, owner.id, [{"name": "Tomato"}, {"name": "Onion"}]
+        owner.id, soup.id, [{"name": "Tomato"}, {"name": "Onion"}]
     )
     await repos.ingredients.store_parsed_ingredients(
-        pasta.id, owner.id, [{"name": "tomato "}, {"name": "Garlic"}]
+        owner.id, pasta.id, [{"name": "tomato "}, {"name": "Garlic"}]
     )
-    await repos.ingredients.store_parsed_ingredients(theirs.id, other.id, [{"name": "Tomato"}])
+    await repos.ingredients.store_parsed_ingredients(other.id, theirs.id, [{"name": "Tomato"}])
 
-    matches = await repos.ingredients.search_by_ingredient("TOMATO", owner.id)
+    matches = await repos.ingredients.search_by_ingredient(owner.id, "TOMATO")
     assert [m.title for m in matches] == ["Pasta", "Soup"]
     stats = await repos.ingredients.get_ingredient_statistics(owner.id)
     assert (stats.recipe_count, stats.distinct_ingredients, stats.total_ingredient_lines) == (
@@ -97,13 +101,13 @@ async def test_taste_profile_lifecycle(repos: Repos) -> None:
             },
         )
         await repos.ingredients.store_parsed_ingredients(
-            recipe.id, owner.id, [{"name": "Garlic"}, {"name": title.split()[0]}]
+            owner.id, recipe.id, [{"name": "Garlic"}, {"name": title.split()[0]}]
         )
     assert owner.id in await repos.profiles.get_profiles_for_refresh()
 
     calculated = await repos.profiles.calculate_taste_profile(owner.id)
     assert calculated.recipe_count == 3 and not calculated.is_stale
-    assert calculated.favorite_ingredients["garlic"] == 3
+    assert calculated.favorite_ingredients[0].model_dump() == {"name": "garlic", "recipes": 3}
     assert calculated.cuisine_preferences == pytest.approx({"thai": 0.6667, "italian": 0.3333})
     assert calculated.difficulty_distribution == {"2": 1, "3": 1, "4": 1}
     assert calculated.cooking_time_distribution == {"16_to_30": 1, "31_to_60": 1, "over_60": 1}
@@ -113,7 +117,11 @@ async def test_taste_profile_lifecycle(repos: Repos) -> None:
     await repos.recipes.create_recipe(owner.id, {"title": "Another"})
     assert await repos.profiles.get_profiles_for_refresh() == [owner.id]
 
-    assert await repos.profiles.delete_taste_profile(owner.id) is True
-    assert await repos.profiles.get_taste_profile(owner.id) is None
+    assert await repos.profiles.delete_taste_profile(owner.id) is None
+    assert await repos.profiles.find_taste_profile(owner.id) is None
+    with pytest.raises(NotFoundError, match="taste profile not found"):
+        await repos.profiles.get_taste_profile(owner.id)
+    with pytest.raises(NotFoundError, match="taste profile not found"):
+        await repos.profiles.delete_taste_profile(owner.id)
     with pytest.raises(NotFoundError):
         await repos.profiles.update_taste_profile(owner.id, {"dietary_restrictions": []})

@@ -21,7 +21,7 @@ async def world(repos: Repos) -> dict[str, Any]:
     recipe = await repos.recipes.create_recipe(
         alice.id, {"title": "Secret saffron risotto", "description": "family recipe"}
     )
-    await repos.ingredients.store_parsed_ingredients(recipe.id, alice.id, [{"name": "Saffron"}])
+    await repos.ingredients.store_parsed_ingredients(alice.id, recipe.id, [{"name": "Saffron"}])
     await repos.embeddings.store_embedding(
         recipe.id, factories.embedding_vector(), "m", "1", factories.sha256("s")
     )
@@ -33,22 +33,24 @@ async def world(repos: Repos) -> dict[str, Any]:
 def denied_calls(repos: Repos, w: dict[str, Any]) -> dict[str, Callable[[], Awaitable[Any]]]:
     bob, recipe = w["bob"], w["recipe"]
     return {
-        "recipes.update_recipe": lambda: repos.recipes.update_recipe(recipe, bob, {"title": "x"}),
-        "recipes.delete_recipe": lambda: repos.recipes.delete_recipe(recipe, bob),
+        "recipes.get_recipe_by_id": lambda: repos.recipes.get_recipe_by_id(bob, recipe),
+        "recipes.update_recipe": lambda: repos.recipes.update_recipe(bob, recipe, {"title": "x"}),
+        "recipes.delete_recipe": lambda: repos.recipes.delete_recipe(bob, recipe),
         "ingredients.store": lambda: repos.ingredients.store_parsed_ingredients(
-            recipe, bob, [{"name": "Salt"}]
+            bob, recipe, [{"name": "Salt"}]
         ),
         "ingredients.update": lambda: repos.ingredients.update_parsed_ingredients(
-            recipe, bob, [{"name": "Salt"}]
+            bob, recipe, [{"name": "Salt"}]
         ),
-        "ingredients.get": lambda: repos.ingredients.get_recipe_ingredients(recipe, bob),
-        "ingredients.delete": lambda: repos.ingredients.delete_recipe_ingredients(recipe, bob),
+        "ingredients.get": lambda: repos.ingredients.get_recipe_ingredients(bob, recipe),
+        "ingredients.delete": lambda: repos.ingredients.delete_recipe_ingredients(bob, recipe),
     }
 
 
 @pytest.mark.parametrize(
     "method",
     [
+        "recipes.get_recipe_by_id",
         "recipes.update_recipe",
         "recipes.delete_recipe",
         "ingredients.store",
@@ -72,17 +74,18 @@ async def test_reads_and_searches_show_nothing_of_another_user(
 ) -> None:
     bob, recipe = world["bob"], world["recipe"]
     before = await snapshot(db)
-    assert await repos.recipes.get_recipe_by_id(recipe, bob) is None
+    assert await repos.recipes.find_recipe_by_id(bob, recipe) is None
+    assert await repos.recipes.find_recipes_by_ids(bob, [recipe]) == []
     assert (await repos.recipes.get_user_recipes(bob)).total == 0
     assert (await repos.recipes.search_recipes(bob, "saffron")).total == 0
-    assert await repos.ingredients.search_by_ingredient("saffron", bob) == []
+    assert await repos.ingredients.search_by_ingredient(bob, "saffron") == []
     assert (await repos.ingredients.get_ingredient_statistics(bob)).recipe_count == 0
     scoped = await repos.embeddings.similarity_search(
         factories.embedding_vector(), user_id=bob, distance_threshold=2.0
     )
     assert scoped == []
     profile = await repos.profiles.get_taste_profile(bob)
-    assert profile is not None and profile.favorite_ingredients == {}
+    assert profile.favorite_ingredients == []
     assert await snapshot(db) == before
     # The owner still sees everything.
     assert (await repos.recipes.search_recipes(world["alice"], "saffron")).total == 1
@@ -94,7 +97,7 @@ async def test_a_missing_recipe_reads_the_same_as_a_foreign_one(
     import uuid
 
     with pytest.raises(NotFoundError) as missing:
-        await repos.recipes.delete_recipe(uuid.uuid4(), world["bob"])
+        await repos.recipes.delete_recipe(world["bob"], uuid.uuid4())
     with pytest.raises(NotFoundError) as foreign:
-        await repos.recipes.delete_recipe(world["recipe"], world["bob"])
+        await repos.recipes.delete_recipe(world["bob"], world["recipe"])
     assert str(missing.value) == str(foreign.value)

@@ -24,23 +24,23 @@ async def setup(db: Database) -> tuple[PantryRepository, uuid.UUID, uuid.UUID]:
 
 async def test_add_get_update_remove(setup: tuple[PantryRepository, uuid.UUID, uuid.UUID]) -> None:
     pantry, user, product = setup
-    item = await pantry.add_item(
+    item = await pantry.create(
         user, {"product_id": product, "quantity": "1.5", "unit": " kg ", "notes": "top shelf"}
     )
     assert (item.user_id, item.quantity, item.unit) == (user, Decimal("1.500"), "kg")
-    assert await pantry.get_item(user, item.id) == item
+    assert await pantry.get(user, item.id) == item
 
-    changed = await pantry.update_item(user, item.id, {"quantity": 3, "expiry_date": "2024-06-09"})
+    changed = await pantry.update(user, item.id, {"quantity": 3, "expiry_date": "2024-06-09"})
     assert (changed.quantity, changed.expiry_date, changed.unit) == (
         Decimal("3.000"),
         date(2024, 6, 9),
         "kg",
     )
-    cleared = await pantry.update_item(user, item.id, {"notes": None})
+    cleared = await pantry.update(user, item.id, {"notes": None})
     assert cleared.notes is None
 
-    await pantry.remove_item(user, item.id)
-    for attempt in (pantry.get_item(user, item.id), pantry.remove_item(user, item.id)):
+    await pantry.delete(user, item.id)
+    for attempt in (pantry.get(user, item.id), pantry.delete(user, item.id)):
         with pytest.raises(NotFoundError):
             await attempt
 
@@ -48,8 +48,8 @@ async def test_add_get_update_remove(setup: tuple[PantryRepository, uuid.UUID, u
 async def test_product_must_exist(setup: tuple[PantryRepository, uuid.UUID, uuid.UUID]) -> None:
     pantry, user, _ = setup
     with pytest.raises(ConstraintViolationError, match="product_id"):
-        await pantry.add_item(user, {"product_id": uuid.uuid4()})
-    assert (await pantry.list_items(user)).total == 0
+        await pantry.create(user, {"product_id": uuid.uuid4()})
+    assert (await pantry.list_for_user(user)).total == 0
 
 
 async def test_list_items_soonest_expiry_first(
@@ -57,10 +57,10 @@ async def test_list_items_soonest_expiry_first(
 ) -> None:
     pantry, user, product = setup
     for expiry in (date(2024, 7, 1), None, date(2024, 6, 2), date(2024, 6, 20)):
-        await pantry.add_item(user, {"product_id": product, "expiry_date": expiry})
+        await pantry.create(user, {"product_id": product, "expiry_date": expiry})
 
-    first = await pantry.list_items(user, limit=3)
-    rest = await pantry.list_items(user, limit=3, offset=3)
+    first = await pantry.list_for_user(user, limit=3)
+    rest = await pantry.list_for_user(user, limit=3, offset=3)
 
     assert [i.expiry_date for i in first.items + rest.items] == [
         date(2024, 6, 2),
@@ -76,7 +76,7 @@ async def test_expiring_within(setup: tuple[PantryRepository, uuid.UUID, uuid.UU
     offsets = [7, -1, 0, 3, 8, None, -30]
     for offset in offsets:
         expiry = None if offset is None else TODAY + timedelta(days=offset)
-        await pantry.add_item(user, {"product_id": product, "expiry_date": expiry})
+        await pantry.create(user, {"product_id": product, "expiry_date": expiry})
 
     def days(page: object) -> list[int]:
         return [(item.expiry_date - TODAY).days for item in page.items]  # type: ignore[attr-defined]
@@ -93,8 +93,8 @@ async def test_expiring_within_defaults_to_the_database_date(
     setup: tuple[PantryRepository, uuid.UUID, uuid.UUID],
 ) -> None:
     pantry, user, product = setup
-    await pantry.add_item(user, {"product_id": product, "expiry_date": date.today()})
-    await pantry.add_item(user, {"product_id": product, "expiry_date": date(2000, 1, 1)})
+    await pantry.create(user, {"product_id": product, "expiry_date": date.today()})
+    await pantry.create(user, {"product_id": product, "expiry_date": date(2000, 1, 1)})
     # date.today() and the server's date agree except within a day boundary of time zones.
     assert (await pantry.expiring_within(user, 1)).total == 1
 

@@ -93,14 +93,18 @@ async def test_list_for_user_by_date_range(
         date(2024, 5, 1),
     ]
     assert everything.items[-1].id == g.receipt.id
-    ranged = await receipts.list_for_user(g.user.id, date(2024, 5, 2), "2024-05-03")
+    ranged = await receipts.list_for_user(
+        g.user.id, start_date=date(2024, 5, 2), end_date="2024-05-03"
+    )
     assert [r.purchase_date.day for r in ranged.items] == [3, 2]  # type: ignore[union-attr]
     assert (await receipts.list_for_user(g.user.id, start_date=date(2024, 5, 3))).total == 2
     assert (await receipts.list_for_user(g.user.id, end_date=date(2024, 5, 1))).total == 1
     page = await receipts.list_for_user(g.user.id, limit=2, offset=2)
     assert ([r.purchase_date.day for r in page.items], page.total) == ([2, 1], 5)  # type: ignore[union-attr]
     with pytest.raises(InvalidInputError):
-        await receipts.list_for_user(g.user.id, date(2024, 5, 3), date(2024, 5, 2))
+        await receipts.list_for_user(
+            g.user.id, start_date=date(2024, 5, 3), end_date=date(2024, 5, 2)
+        )
 
 
 async def test_spending_stats(

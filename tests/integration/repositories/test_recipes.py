@@ -31,7 +31,11 @@ async def test_create_enters_the_queue_and_reads_back(repos: Repos) -> None:
     recipe = await repos.recipes.create_recipe(owner.id, SOUP)
     assert recipe.ai_status is AIStatus.PENDING and recipe.ai_attempts == 0
     assert len(recipe.content_hash) == 64
-    assert await repos.recipes.get_recipe_by_id(recipe.id, owner.id) == recipe
+    assert await repos.recipes.get_recipe_by_id(owner.id, recipe.id) == recipe
+    assert await repos.recipes.find_recipe_by_id(owner.id, recipe.id) == recipe
+    assert await repos.recipes.find_recipe_by_id(owner.id, uuid.uuid4()) is None
+    with pytest.raises(NotFoundError, match="recipe not found"):
+        await repos.recipes.get_recipe_by_id(owner.id, uuid.uuid4())
 
 
 async def test_listing_filters_and_paginates_with_total(repos: Repos) -> None:
@@ -49,12 +53,13 @@ async def test_listing_filters_and_paginates_with_total(repos: Repos) -> None:
             },
         )
     page = await repos.recipes.get_user_recipes(owner.id, limit=3, offset=0)
-    assert (len(page.items), page.total) == (3, 7)
+    assert (len(page.items), page.total, page.has_more) == (3, 7, True)
     assert [r.title for r in page.items] == ["Dish 6", "Dish 5", "Dish 4"]
     last = await repos.recipes.get_user_recipes(owner.id, limit=3, offset=6)
     assert [r.title for r in last.items] == ["Dish 0"] and last.total == 7
+    assert not last.has_more
     empty = await repos.recipes.get_user_recipes(owner.id, limit=3, offset=30)
-    assert empty.items == [] and empty.total == 7
+    assert empty.items == [] and empty.total == 7 and not empty.has_more
 
     thai = await repos.recipes.get_user_recipes(owner.id, filters={"cuisine_type": "thai"})
     assert thai.total == 3
@@ -76,13 +81,15 @@ async def test_update_requeues_only_when_content_changes(repos: Repos, db: Datab
     )
     await repos.recipes.update_ai_processing_status(recipe.id, "completed")
 
-    same = await repos.recipes.update_recipe(recipe.id, owner.id, {"servings": 6, "tags": ["a"]})
+    same = await repos.recipes.update_recipe(owner.id, recipe.id, {"servings": 6, "tags": ["a"]})
     assert same.ai_status is AIStatus.COMPLETED and same.content_hash == recipe.content_hash
-    assert (await repos.embeddings.get_embedding(recipe.id)).is_stale is False  # type: ignore[union-attr]
+    assert (await repos.embeddings.get_embedding(recipe.id)).is_stale is False
 
-    changed = await repos.recipes.update_recipe(recipe.id, owner.id, {"title": "Tomato soup v2"})
+    changed = await repos.recipes.update_recipe(owner.id, recipe.id, {"title": "Tomato soup v2"})
     assert changed.ai_status is AIStatus.PENDING and changed.content_hash != recipe.content_hash
-    assert (await repos.embeddings.get_embedding(recipe.id)).is_stale is True  # type: ignore[union-attr]
+    assert (await repos.embeddings.get_embedding(recipe.id)).is_stale is True
+    with pytest.raises(InvalidInputError, match="nothing to update"):
+        await repos.recipes.update_recipe(owner.id, recipe.id, {})
 
 
 async def test_delete_removes_everything_attached(repos: Repos, db: Database) -> None:
@@ -91,14 +98,14 @@ async def test_delete_removes_everything_attached(repos: Repos, db: Database) ->
     await repos.embeddings.store_embedding(
         recipe.id, factories.embedding_vector(), "m", "1", factories.sha256("x")
     )
-    await repos.ingredients.store_parsed_ingredients(recipe.id, owner.id, [{"name": "Tomato"}])
-    assert await repos.recipes.delete_recipe(recipe.id, owner.id) is True
+    await repos.ingredients.store_parsed_ingredients(owner.id, recipe.id, [{"name": "Tomato"}])
+    assert await repos.recipes.delete_recipe(owner.id, recipe.id) is None
     async with db.transaction() as session:
         for table in ("recipes", "recipe_embeddings", "parsed_ingredients"):
             count = await session.execute(text(f"SELECT count(*) FROM {table}"))
             assert count.scalar_one() == 0, table
     with pytest.raises(NotFoundError):
-        await repos.recipes.delete_recipe(recipe.id, owner.id)
+        await repos.recipes.delete_recipe(owner.id, recipe.id)
 
 
 async def test_full_text_search_ranks_title_over_description(repos: Repos) -> None:
@@ -109,7 +116,7 @@ async def test_full_text_search_ranks_title_over_description(repos: Repos) -> No
     )
     by_ingredient = await repos.recipes.create_recipe(owner.id, {"title": "Forest pie"})
     await repos.ingredients.store_parsed_ingredients(
-        by_ingredient.id, owner.id, [{"name": "Mushrooms"}, {"name": "Butter"}]
+        owner.id, by_ingredient.id, [{"name": "Mushrooms"}, {"name": "Butter"}]
     )
     await repos.recipes.create_recipe(owner.id, {"title": "Plain pasta"})
 
@@ -143,10 +150,11 @@ async def test_failed_recipes_are_retried_until_the_attempt_limit(repos: Repos) 
     for attempt in range(1, 6):
         claimed = await repos.recipes.get_recipes_for_ai_processing(limit=5)
         assert [r.id for r in claimed] == [recipe.id] and claimed[0].ai_attempts == attempt
-        assert await repos.recipes.update_ai_processing_status(recipe.id, "failed", "timeout")
+        failed = await repos.recipes.update_ai_processing_status(recipe.id, "failed", "timeout")
+        assert failed.ai_status is AIStatus.FAILED
     assert await repos.recipes.get_recipes_for_ai_processing(limit=5) == []
-    stored = await repos.recipes.get_recipe_by_id(recipe.id, owner.id)
-    assert stored is not None and stored.ai_error == "timeout" and stored.ai_attempts == 5
+    stored = await repos.recipes.get_recipe_by_id(owner.id, recipe.id)
+    assert stored.ai_error == "timeout" and stored.ai_attempts == 5
 
 
 async def test_completed_status_clears_the_error(repos: Repos) -> None:
@@ -154,8 +162,42 @@ async def test_completed_status_clears_the_error(repos: Repos) -> None:
     recipe = await repos.recipes.create_recipe(owner.id, {"title": "Fine"})
     await repos.recipes.update_ai_processing_status(recipe.id, AIStatus.FAILED, "boom")
     await repos.recipes.update_ai_processing_status(recipe.id, AIStatus.COMPLETED)
-    stored = await repos.recipes.get_recipe_by_id(recipe.id, owner.id)
-    assert stored is not None and stored.ai_status is AIStatus.COMPLETED and stored.ai_error is None
-    assert await repos.recipes.update_ai_processing_status(uuid.uuid4(), "completed") is False
+    stored = await repos.recipes.get_recipe_by_id(owner.id, recipe.id)
+    assert stored.ai_status is AIStatus.COMPLETED and stored.ai_error is None
+    with pytest.raises(NotFoundError):
+        await repos.recipes.update_ai_processing_status(uuid.uuid4(), "completed")
     with pytest.raises(InvalidInputError, match="status"):
         await repos.recipes.update_ai_processing_status(recipe.id, "finished")
+
+
+async def test_list_sorts_by_a_whitelisted_key(repos: Repos) -> None:
+    owner = await new_user(repos)
+    for title, minutes in [("Banana bread", 60), ("Apple pie", None), ("Cherry tart", 20)]:
+        await repos.recipes.create_recipe(
+            owner.id, {"title": title, "cooking_time_minutes": minutes}
+        )
+    by_title = await repos.recipes.get_user_recipes(owner.id, sort="title")
+    assert [r.title for r in by_title.items] == ["Apple pie", "Banana bread", "Cherry tart"]
+    by_title_desc = await repos.recipes.get_user_recipes(owner.id, sort="-title")
+    assert [r.title for r in by_title_desc.items] == ["Cherry tart", "Banana bread", "Apple pie"]
+    quickest = await repos.recipes.get_user_recipes(owner.id, sort="cooking_time_minutes")
+    assert [r.title for r in quickest.items] == ["Cherry tart", "Banana bread", "Apple pie"]
+    oldest = await repos.recipes.get_user_recipes(owner.id, sort="created_at")
+    assert [r.title for r in oldest.items] == ["Banana bread", "Apple pie", "Cherry tart"]
+    for bad in ("user_id", "title; DROP TABLE recipes", "--title", "", 3, ["title"]):
+        with pytest.raises(InvalidInputError, match="sort must be one of"):
+            await repos.recipes.get_user_recipes(owner.id, sort=bad)  # type: ignore[arg-type]
+
+
+async def test_bulk_get_returns_own_recipes_in_the_order_asked(repos: Repos) -> None:
+    owner, other = await new_user(repos), await new_user(repos)
+    a, b, c = [await repos.recipes.create_recipe(owner.id, {"title": t}) for t in ("A", "B", "C")]
+    theirs = await repos.recipes.create_recipe(other.id, {"title": "Theirs"})
+    asked = [c.id, theirs.id, uuid.uuid4(), a.id, c.id]
+    found = await repos.recipes.find_recipes_by_ids(owner.id, asked)
+    assert [r.id for r in found] == [c.id, a.id]
+    # Both orders (whatever order the database would pick, one of them differs from it).
+    for order in ([a.id, b.id, c.id], [c.id, b.id, a.id]):
+        assert [r.id for r in await repos.recipes.find_recipes_by_ids(owner.id, order)] == order
+    assert await repos.recipes.find_recipes_by_ids(owner.id, []) == []
+    assert [r.title for r in await repos.recipes.find_recipes_by_ids(other.id, [b.id])] == []

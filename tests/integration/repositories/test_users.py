@@ -38,8 +38,15 @@ async def test_create_with_consent_and_read_back(
     assert user.email == "ada@example.com"
     assert user.gdpr_consent_version == "2026-01" and user.gdpr_consent_at is not None
     assert await repos.users.get_user_by_id(user.id) == user
+    assert await repos.users.find_user_by_id(user.id) == user
     assert await repos.users.get_user_by_auth0_id("auth0|ada") == user
-    assert await repos.users.get_user_by_auth0_id("auth0|nobody") is None
+    assert await repos.users.find_user_by_auth0_id("auth0|ada") == user
+    assert await repos.users.find_user_by_auth0_id("auth0|nobody") is None
+    assert await repos.users.find_user_by_id(uuid.uuid4()) is None
+    with pytest.raises(NotFoundError, match="user not found"):
+        await repos.users.get_user_by_auth0_id("auth0|nobody")
+    with pytest.raises(NotFoundError, match="user not found"):
+        await repos.users.get_user_by_id(uuid.uuid4())
     assert await audit_actions(db, settings, user.id) == ["user.created"]
 
 
@@ -63,6 +70,10 @@ async def test_update_is_audited_with_field_names_only(
         ).scalar_one()
     assert "email" in details and "hopper" not in details
     assert await audit_actions(db, settings, user.id) == ["user.created", "user.updated"]
+    for empty in ({}, {"email": None}):
+        with pytest.raises(InvalidInputError, match="nothing to update"):
+            await repos.users.update_user(user.id, empty)
+    assert await audit_actions(db, settings, user.id) == ["user.created", "user.updated"]
 
 
 async def test_consent_export_and_deletion_requests(
@@ -83,7 +94,7 @@ async def test_consent_export_and_deletion_requests(
     assert tuple(row) == ("csv", "pending")
 
     assert await repos.users.request_data_deletion(user.id) is True
-    assert await repos.users.get_user_by_id(user.id) is None  # deactivated
+    assert await repos.users.find_user_by_id(user.id) is None  # deactivated
     with pytest.raises(NotFoundError):
         await repos.users.update_user(user.id, {"preferences": {}})
     assert await audit_actions(db, settings, user.id) == [
