@@ -7,12 +7,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from datalayer import models as m
 from datalayer.db import Database
 from tests import factories
+
+
+VISIBLE = st.characters(exclude_categories=("Z", "C"))
+
+
+def oversized(limit: int) -> SearchStrategy[str]:
+    """Strings longer than ``limit`` even after whitespace is stripped."""
+    return st.builds(lambda char, size: char * size, VISIBLE, st.integers(limit + 1, limit + 40))
 
 
 async def new_user(db: Database) -> uuid.UUID:

@@ -37,7 +37,7 @@ from datalayer.repositories.pantry import PantryRepository
 from datalayer.repositories.receipts import ReceiptRepository
 from datalayer.settings import Settings
 from tests import factories
-from tests.integration.repositories.support import snapshot
+from tests.integration.repositories.support import VISIBLE, oversized, snapshot
 
 T = TypeVar("T")
 Call = Callable[[Any], Awaitable[Any]]
@@ -48,14 +48,6 @@ NAN, INF = float("nan"), float("inf")
 DAY = date(2024, 6, 1)
 
 # -- strategies --------------------------------------------------------------------------------
-VISIBLE = st.characters(exclude_categories=("Z", "C"))
-
-
-def oversized(limit: int) -> SearchStrategy[str]:
-    """Strings longer than ``limit`` even after whitespace is stripped."""
-    return st.builds(lambda char, size: char * size, VISIBLE, st.integers(limit + 1, limit + 40))
-
-
 def bad_text(limit: int, *, blank_ok: bool = False) -> SearchStrategy[str]:
     """Too long, holding a NUL, or (unless ``blank_ok``) blank."""
     nul = st.builds(lambda head: head + "\x00", st.text(VISIBLE, max_size=5))
