@@ -16,7 +16,6 @@ from datalayer import models as m
 from datalayer.db import Database
 from tests import factories
 
-
 VISIBLE = st.characters(exclude_categories=("Z", "C"))
 
 

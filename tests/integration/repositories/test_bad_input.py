@@ -154,9 +154,7 @@ async def test_bad_vectors_are_rejected(repos: Repos, db: Database, vector: list
         db,
         lambda: repos.embeddings.store_embedding(recipe, vector, "m", "1", factories.sha256("a")),
     )
-    await rejected_before_sql(
-        db, lambda: repos.embeddings.similarity_search(vector, user_id=owner)
-    )
+    await rejected_before_sql(db, lambda: repos.embeddings.similarity_search(vector, user_id=owner))
     _tally["vectors"] = _tally.get("vectors", 0) + 1
 
 
@@ -196,9 +194,7 @@ async def test_injection_strings_are_stored_verbatim_and_harmless(
     matches = await repos.ingredients.search_by_ingredient(payload, owner)
 
     assert recipe.id in {hit.recipe.id for hit in hits.items}
-    assert [(match.recipe_id, match.ingredient_name) for match in matches] == [
-        (recipe.id, payload)
-    ]
+    assert [(match.recipe_id, match.ingredient_name) for match in matches] == [(recipe.id, payload)]
     # Searching wrote nothing, and every table is still there (the digest reads each one).
     assert await snapshot(db) == stored
     await repos.recipes.delete_recipe(recipe.id, owner)

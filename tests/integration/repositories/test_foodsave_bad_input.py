@@ -47,6 +47,7 @@ PROPERTY = hypothesis_settings(
 NAN, INF = float("nan"), float("inf")
 DAY = date(2024, 6, 1)
 
+
 # -- strategies --------------------------------------------------------------------------------
 def bad_text(limit: int, *, blank_ok: bool = False) -> SearchStrategy[str]:
     """Too long, holding a NUL, or (unless ``blank_ok``) blank."""
