@@ -107,12 +107,14 @@ async def test_bad_pagination_is_rejected(
     repos: Repos, db: Database, limit: int, offset: int, which: str
 ) -> None:
     owner = await _owner(repos)
-    args = {
-        "limit": limit if which != "offset" else 10,
-        "offset": offset if which != "limit" else 0,
-    }
-    await rejected_before_sql(db, lambda: repos.recipes.get_user_recipes(owner, **args))
-    await rejected_before_sql(db, lambda: repos.recipes.search_recipes(owner, "soup", **args))
+    size = limit if which != "offset" else 10
+    start = offset if which != "limit" else 0
+    await rejected_before_sql(
+        db, lambda: repos.recipes.get_user_recipes(owner, limit=size, offset=start)
+    )
+    await rejected_before_sql(
+        db, lambda: repos.recipes.search_recipes(owner, "soup", limit=size, offset=start)
+    )
     _tally["pagination"] = _tally.get("pagination", 0) + 1
 
 
