@@ -66,7 +66,7 @@ async def test_store_get_update_delete(repos: Repos) -> None:
     assert np.allclose(stored.embedding, first, atol=1e-6)
 
     second = unit(rng)
-    assert await repos.embeddings.update_embedding(recipe.id, second, factories.sha256("v2"))
+    await repos.embeddings.update_embedding(recipe.id, second, factories.sha256("v2"))
     updated = await repos.embeddings.get_embedding(recipe.id)
     assert updated is not None and np.allclose(updated.embedding, second, atol=1e-6)
     assert updated.source_text_hash == factories.sha256("v2")
