@@ -133,11 +133,12 @@ def _embedding_rows(dataset: Dataset, rows: range) -> Iterator[EmbeddingRow]:
 
 async def bulk_load_rows_per_s(
     connection: AsyncConnection[Any], repository: EmbeddingRepository, dataset: Dataset, sample: int
-) -> float:
-    """:meth:`EmbeddingRepository.bulk_load` of the first ``sample`` rows."""
+) -> tuple[int, float]:
+    """:meth:`EmbeddingRepository.bulk_load` of the first ``sample`` rows: (rows loaded,
+    rows/s)."""
     started = time.perf_counter()
     loaded = await repository.bulk_load(_embedding_rows(dataset, range(sample)))
-    return await _timed_rows_per_s(connection, loaded, started)
+    return loaded, await _timed_rows_per_s(connection, loaded, started)
 
 
 async def measure_bulk_load(
@@ -157,7 +158,7 @@ async def measure_bulk_load(
     progress.advance(task)
     raw_copy = await raw_copy_rows_per_s(connection, dataset, sample)
     progress.advance(task)
-    sample_copy = await bulk_load_rows_per_s(connection, repository, dataset, sample)
+    sample_loaded, sample_copy = await bulk_load_rows_per_s(connection, repository, dataset, sample)
     progress.advance(task)
     started = time.perf_counter()
     loaded = await repository.bulk_load(_embedding_rows(dataset, range(dataset.rows)))
@@ -168,7 +169,7 @@ async def measure_bulk_load(
         "copy_rows": loaded,
         "copy_seconds": round(copy_seconds, 2),
         "copy_path": "EmbeddingRepository.bulk_load (validation + binary COPY)",
-        "sample_rows": sample,
+        "sample_rows": sample_loaded,
         "sample_copy_rows_per_s": round(sample_copy),
         "executemany_rows_per_s": round(executemany),
         "executemany_rows": sample,
@@ -176,7 +177,7 @@ async def measure_bulk_load(
         "raw_copy_rows_per_s": round(raw_copy),
         "raw_copy_rows": sample,
         "copy_over_executemany": round(sample_copy / executemany, 2),
-        "copy_over_executemany_rows": sample,
+        "copy_over_executemany_rows": sample_loaded,
         "hnsw_index_present": False,
     }
 

@@ -71,7 +71,9 @@ class Searcher:
         return [self._row_of[match.recipe_id] for match in matches], elapsed
 
     async def statements(self, ef_search: int, user: int | None = None) -> Statements:
-        return await capture(self.db, lambda: self.search(0, ef_search, user))
+        """The statements of one repository call, captured on a warm-up query."""
+        vector = self.dataset.warm_up[0]
+        return await capture(self.db, lambda: self.search_vector(vector, ef_search, user))
 
     def rows(self, recipe_ids: list[Any]) -> list[int]:
         return [self._row_of[recipe_id] for recipe_id in recipe_ids]
