@@ -135,7 +135,9 @@ def temporary_database(harness: PostgresHarness, *, migrated: bool) -> Iterator[
 class PgBouncerHarness:
     """A real PgBouncer in transaction-pooling mode in front of the test PostgreSQL."""
 
-    def __init__(self, root: Path, postgres: PostgresHarness, database: str) -> None:
+    def __init__(
+        self, root: Path, postgres: PostgresHarness, database: str, *, pool_size: int = 2
+    ) -> None:
         binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
         if not Path(binary).exists():
             raise RuntimeError("pgbouncer is not installed: run `make services`")
@@ -155,7 +157,7 @@ class PgBouncerHarness:
                     "auth_type = scram-sha-256",
                     f"auth_file = {root / 'users.txt'}",
                     "pool_mode = transaction",
-                    "default_pool_size = 2",
+                    f"default_pool_size = {pool_size}",
                     "max_client_conn = 100",
                     "server_login_retry = 1",
                     "ignore_startup_parameters = extra_float_digits,options",
