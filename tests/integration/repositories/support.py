@@ -121,6 +121,7 @@ async def random_embeddings(db: Database, rows_per_user: dict[uuid.UUID, int]) -
     hnsw = next(index for index in table.indexes if index.name == HNSW_INDEX)
     async with db.transaction() as session:
         await session.execute(text(f"DROP INDEX {HNSW_INDEX}"))
+        await session.execute(text("SELECT setseed(0.5)"))  # the same vectors every run
         for user_id, count in rows_per_user.items():
             await session.execute(
                 text(
