@@ -84,8 +84,7 @@ def test_check_reports_an_embedding_dimension_drift(
 DRIFTS = {
     "server default changed": (
         ["ALTER TABLE recipes ALTER COLUMN ai_status SET DEFAULT 'failed'"],
-        "modify_default: recipes.ai_status: database 'failed'::character varying, "
-        "models 'pending'",
+        "modify_default: recipes.ai_status: database 'failed'::character varying, models 'pending'",
     ),
     "server default dropped": (
         ["ALTER TABLE users ALTER COLUMN is_active DROP DEFAULT"],

@@ -115,8 +115,12 @@ def not_one_of(values: tuple[str, ...]) -> SearchStrategy[Any]:
 def one_bad(fields: dict[str, SearchStrategy[Any]]) -> SearchStrategy[dict[str, Any]]:
     """A dict with exactly one bad field (an unknown field name counts as bad)."""
     extra = st.sampled_from(["user_id", "id", "owner", "created_at"]).map(lambda name: {name: "x"})
-    single = [values.map(lambda value, name=name: {name: value}) for name, values in fields.items()]
+    single = [_as_field(name, values) for name, values in fields.items()]
     return st.one_of(*single, extra)
+
+
+def _as_field(name: str, values: SearchStrategy[Any]) -> SearchStrategy[dict[str, Any]]:
+    return values.map(lambda value: {name: value})
 
 
 def _is_uuid(text: str) -> bool:
@@ -383,7 +387,7 @@ def test_injection_text_is_stored_verbatim_and_harmless(env: Env) -> None:
     receipts, chats, g = ReceiptRepository(env.db), ConversationRepository(env.db), env.g
     text = st.one_of(
         st.sampled_from(INJECTIONS),
-        st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=255),
+        st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=255),
     ).filter(lambda value: value != "" and value == value.strip())
     stored = 0
 
