@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench.environment import source_state
 from bench.report import write_results
 from bench.run import FULL, QUICK, run
 
@@ -24,11 +25,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small smoke run (5,000 rows)")
     parser.add_argument("--output-dir", type=Path, help="where to write the result files")
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="run from a tree with uncommitted changes (the result is marked dirty)",
+    )
     args = parser.parse_args(argv)
+    source = source_state()
+    if source["dirty"] is not False and not args.allow_dirty:
+        Console(stderr=True).print(
+            "[red]refusing to run:[/] the working tree has uncommitted changes (or is not a "
+            "git checkout), so the result could not be tied to a commit; commit first or "
+            "pass --allow-dirty to record a result marked dirty"
+        )
+        return 2
     config = QUICK if args.quick else FULL
     if args.output_dir is not None:
         config = dataclasses.replace(config, output_dir=args.output_dir)
-    results = asyncio.run(run(config))
+    results = {"source": source, **asyncio.run(run(config))}
     write_results(results, config.output_dir)
     table = Table("Target", "Required", "Measured", "Met", title="Targets")
     for target in results["targets"]:

@@ -26,6 +26,7 @@ class Dataset:
     params: GeneratorParams
     vectors: Matrix
     queries: Matrix
+    warm_up: Matrix  # queries run before measuring, never measured themselves
     user_ids: list[uuid.UUID]
     recipe_ids: list[uuid.UUID]
     owners: IntArray  # index into user_ids, per row
@@ -57,8 +58,12 @@ def _uuids(rng: np.random.Generator, count: int) -> list[uuid.UUID]:
     return [uuid.UUID(bytes=raw[i * 16 : (i + 1) * 16], version=4) for i in range(count)]
 
 
+WARM_UP_QUERIES = 20
+
+
 def build_dataset(params: GeneratorParams, rows: int, queries: int) -> Dataset:
-    """Draw ``rows`` embeddings and ``queries`` fresh query vectors with their owners."""
+    """Draw ``rows`` embeddings, ``queries`` fresh query vectors (and separate warm-up
+    queries) with their owners."""
     generator = ClusteredGenerator(params)
     rng = np.random.default_rng([params.seed, 3])
     order = rng.permutation(rows)
@@ -77,6 +82,7 @@ def build_dataset(params: GeneratorParams, rows: int, queries: int) -> Dataset:
         params=params,
         vectors=generator.rows(rows),
         queries=generator.queries(queries),
+        warm_up=generator.warm_up(WARM_UP_QUERIES),
         user_ids=_uuids(rng, user_count),
         recipe_ids=_uuids(rng, rows),
         owners=owners,

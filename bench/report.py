@@ -60,7 +60,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             bulk["copy_rows_per_s"] >= 20_000,
         ),
         _target(
-            "COPY / executemany",
+            f"COPY / executemany ({bulk['sample_rows']:,} rows each)",
             ">= 5",
             bulk["copy_over_executemany"],
             bulk["copy_over_executemany"] >= 5,
@@ -87,6 +87,38 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return [*lines, ""]
 
 
+def targets_summary(targets: list[dict[str, Any]]) -> str:
+    """How many targets a run met and missed, naming the missed ones."""
+    missed = [target["target"] for target in targets if not target["met"]]
+    line = f"{len(targets) - len(missed)} of {len(targets)} targets met, {len(missed)} missed"
+    return line + (": " + "; ".join(missed) + "." if missed else ".")
+
+
+def source_line(source: dict[str, Any]) -> str:
+    """Which commit produced the result, and whether the tree had uncommitted changes."""
+    commit = source.get("commit") or "unknown"
+    if source.get("dirty") is False:
+        return f"- Source: commit `{commit}`, clean tree."
+    return (
+        f"- Source: commit `{commit}` **with uncommitted changes (dirty)**: the code that "
+        "produced these figures is not in any commit."
+    )
+
+
+def difficulty_line(results: dict[str, Any]) -> str:
+    """The dataset's difficulty, in figures this run measured."""
+    measured = results["dataset"]["difficulty"]
+    at_40 = next(row for row in results["hnsw_index_sweep"] if row["ef_search"] == 40)
+    return (
+        f"- Difficulty (measured): HNSW recall@20 at ef_search=40 {at_40['recall_at_20']}; "
+        f"median local intrinsic dimension {measured['lid_median']}; median relative "
+        f"contrast {measured['relative_contrast_median']}; median distance to the nearest "
+        f"row {measured['nearest_distance_median']}, to the 20th "
+        f"{measured['kth_distance_median']}, to a random row "
+        f"{measured['random_pair_distance_mean']}."
+    )
+
+
 def _context(results: dict[str, Any]) -> list[str]:
     machine, versions, dataset = results["machine"], results["versions"], results["dataset"]
     generator = ", ".join(f"{key}={value}" for key, value in dataset["generator"].items())
@@ -96,6 +128,7 @@ def _context(results: dict[str, Any]) -> list[str]:
         f"`python -m bench{' --quick' if results['mode'] == 'quick' else ''}`, "
         f"{results['generated_at']}, {results['runtime_s']} s.",
         "",
+        source_line(results.get("source", {})),
         f"- Machine: {machine['cpu_model']}, {machine['cpu_cores']} cores, "
         f"{machine['ram_gib']} GiB RAM, load average at start {machine['load_average_at_start']} "
         "(shared host).",
@@ -107,8 +140,9 @@ def _context(results: dict[str, Any]) -> list[str]:
         f"index build with maintenance_work_mem {results['index']['maintenance_work_mem']}, "
         f"fsync {results['server_settings']['fsync']}.",
         f"- Dataset: {dataset['rows']:,} embeddings (dim {dataset['generator']['dim']}), "
-        f"{dataset['queries']} fresh query draws, exact top-20 by numpy; generator {generator}; "
-        f"difficulty {dataset['difficulty']}.",
+        f"{dataset['queries']} fresh query draws (warm-up queries drawn separately, never "
+        f"measured), exact top-20 by numpy; generator {generator}.",
+        difficulty_line(results),
         "",
     ]
 
@@ -241,7 +275,14 @@ def _other_sections(results: dict[str, Any]) -> list[str]:
                     f"psycopg executemany ({bulk['executemany_rows']:,} rows)",
                     f"{bulk['executemany_rows_per_s']:,} rows/s",
                 ],
-                ["bulk_load COPY / executemany", f"{bulk['copy_over_executemany']}x"],
+                [
+                    f"EmbeddingRepository.bulk_load, binary COPY ({bulk['sample_rows']:,} rows)",
+                    f"{bulk['sample_copy_rows_per_s']:,} rows/s",
+                ],
+                [
+                    f"bulk_load COPY / executemany (both {bulk['sample_rows']:,} rows)",
+                    f"{bulk['copy_over_executemany']}x",
+                ],
                 ["HNSW build (m=16, ef_construction=64)", f"{index['build_s']} s"],
                 ["HNSW index size", f"{index['size_mib']} MiB"],
             ],
@@ -288,6 +329,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         [
             *_context(results),
             "## Targets",
+            "",
+            targets_summary(results["targets"]),
             "",
             *targets,
             *_sweeps(results),

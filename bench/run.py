@@ -20,6 +20,7 @@ from rich.progress import Progress
 from bench.corpus import RecipeCorpus
 from bench.dataset import Dataset, build_dataset
 from bench.environment import machine, versions
+from bench.fts import WARM_UP as FTS_WARM_UP
 from bench.fts import full_text
 from bench.generator import GeneratorParams, IntArray, difficulty, exact_top_k
 from bench.loading import build_hnsw_index, load_owners_and_recipes, measure_bulk_load
@@ -183,7 +184,8 @@ async def run(config: RunConfig) -> dict[str, Any]:
             **dataset.describe(),
             "generator": config.params.as_dict(),
             "seed_streams": "numpy default_rng([seed, 0]) mixture, [seed, 1] rows, [seed, 2] "
-            "queries, [seed, 3] ownership and ids, [seed, 10/11] recipe texts/queries",
+            "queries, [seed, 3] ownership and ids, [seed, 4] warm-up queries, [seed, 10/11] "
+            "recipe texts/queries",
             "ground_truth": "exact cosine top-20 (numpy, float32 dot products of unit vectors)",
             "difficulty": difficulty(distances, dataset.vectors, dataset.queries),
         }
@@ -197,7 +199,7 @@ async def run(config: RunConfig) -> dict[str, Any]:
                 searcher = Searcher(db, repository, dataset, url)
                 await _search(searcher, settings, truth, config, results, progress)
                 queries = RecipeCorpus(config.params.seed).queries(
-                    config.fts_queries, dataset.recipes
+                    FTS_WARM_UP + config.fts_queries, dataset.recipes
                 )
                 results["fts"] = await full_text(db, url, dataset, queries, progress)
             finally:

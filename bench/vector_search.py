@@ -28,7 +28,6 @@ from datalayer.repositories.embeddings import EmbeddingRepository
 
 K = 20
 NO_THRESHOLD = 2.0
-WARM_UP = 20
 EXACT_SCAN_QUERIES = 200
 
 
@@ -48,10 +47,21 @@ class Searcher:
         self, query: int, ef_search: int, user: int | None = None
     ) -> tuple[list[int], float]:
         """Rows the repository finds for query ``query`` and the call's duration (s)."""
+        return await self.search_vector(self.dataset.queries[query], ef_search, user)
+
+    async def warm_up(self, ef_search: int, user: int | None = None) -> None:
+        """Run the dataset's warm-up queries (never the measured ones)."""
+        for vector in self.dataset.warm_up:
+            await self.search_vector(vector, ef_search, user)
+
+    async def search_vector(
+        self, vector: np.ndarray[Any, Any], ef_search: int, user: int | None = None
+    ) -> tuple[list[int], float]:
+        """Rows the repository finds for ``vector`` and the call's duration (s)."""
         user_id = None if user is None else self.dataset.user_ids[user]
         started = time.perf_counter()
         matches = await self.repository.similarity_search(
-            self.dataset.queries[query],
+            vector,
             limit=K,
             user_id=user_id,
             distance_threshold=NO_THRESHOLD,
@@ -61,7 +71,9 @@ class Searcher:
         return [self._row_of[match.recipe_id] for match in matches], elapsed
 
     async def statements(self, ef_search: int, user: int | None = None) -> Statements:
-        return await capture(self.db, lambda: self.search(0, ef_search, user))
+        """The statements of one repository call, captured on a warm-up query."""
+        vector = self.dataset.warm_up[0]
+        return await capture(self.db, lambda: self.search_vector(vector, ef_search, user))
 
     def rows(self, recipe_ids: list[Any]) -> list[int]:
         return [self._row_of[recipe_id] for recipe_id in recipe_ids]
@@ -87,8 +99,7 @@ class Searcher:
                 connection, await self.statements(ef_search, user), self.dataset.queries[0]
             )
         count = truth.shape[0] if HNSW_INDEX in plan else min(truth.shape[0], EXACT_SCAN_QUERIES)
-        for query in range(WARM_UP):
-            await self.search(query, ef_search, user)
+        await self.warm_up(ef_search, user)
         found: list[list[int]] = []
         seconds: list[float] = []
         for query in progress.track(range(count), description=label):
@@ -135,8 +146,8 @@ async def index_sweep(
         statements = await searcher.statements(ef)
         async with await AsyncConnection.connect(searcher.url) as connection:
             await register_vector_async(connection)
-            for query in range(WARM_UP):
-                await raw_search(connection, statements, queries[query], force_index=True)
+            for vector in searcher.dataset.warm_up:
+                await raw_search(connection, statements, vector, force_index=True)
             found: list[list[int]] = []
             seconds: list[float] = []
             for query in progress.track(range(truth.shape[0]), description=f"HNSW ef_search={ef}"):
@@ -180,9 +191,9 @@ async def repository_vs_raw(
     raw_s: list[float] = []
     async with await AsyncConnection.connect(searcher.url) as connection:
         await register_vector_async(connection)
-        for query in range(WARM_UP):
-            await raw_search(connection, statements, queries[query])
-            await searcher.search(query, ef_search)
+        for vector in searcher.dataset.warm_up:
+            await raw_search(connection, statements, vector)
+            await searcher.search_vector(vector, ef_search)
         for query in progress.track(range(queries.shape[0]), description="repository vs raw"):
             repository_s.append((await searcher.search(query, ef_search))[1])
             raw_s.append((await raw_search(connection, statements, queries[query]))[1])

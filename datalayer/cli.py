@@ -142,7 +142,8 @@ def migrate_status() -> None:
 
 @migrate_app.command("check")
 def migrate_check() -> None:
-    """Fail (exit 1) on any drift between the models and the database."""
+    """Fail (exit 1) on pending versions or drift: tables, columns, types, nullability,
+    server defaults, indexes, unique, foreign-key and CHECK constraints, and triggers."""
     problems = runner.check(_target_database())
     if problems:
         for problem in problems:

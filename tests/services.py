@@ -147,6 +147,7 @@ class PgBouncerHarness:
         database: str,
         *,
         stats_user: tuple[str, str] | None = None,
+        pool_size: int = 2,
     ) -> None:
         binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
         if not Path(binary).exists():
@@ -172,7 +173,7 @@ class PgBouncerHarness:
                     "auth_type = scram-sha-256",
                     f"auth_file = {root / 'users.txt'}",
                     "pool_mode = transaction",
-                    "default_pool_size = 2",
+                    f"default_pool_size = {pool_size}",
                     "max_client_conn = 100",
                     "server_login_retry = 1",
                     "ignore_startup_parameters = extra_float_digits,options",

@@ -24,7 +24,7 @@ context.configure(
     target_metadata=Base.metadata,
     include_object=include_object,
     compare_type=compare_type,
-    compare_server_default=False,
+    compare_server_default=True,
     transaction_per_migration=False,
     on_version_apply=history.validate_and_record,
 )

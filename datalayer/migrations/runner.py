@@ -25,7 +25,13 @@ from sqlalchemy.pool import NullPool
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from datalayer.errors import DataLayerError, MigrationError, translate_db_error
-from datalayer.migrations.compare import compare_type, include_object
+from datalayer.migrations.compare import (
+    check_constraint_drift,
+    compare_type,
+    include_object,
+    render,
+    trigger_drift,
+)
 from datalayer.migrations.history import APPLIED_KEY, HISTORY_TABLE, LOCK_TIMEOUT_KEY
 from datalayer.models import Base
 from datalayer.settings import Settings, get_settings
@@ -183,23 +189,36 @@ def status(url: str, *, script_location: Path = MIGRATIONS_DIR) -> MigrationStat
 def check(url: str, *, script_location: Path = MIGRATIONS_DIR) -> list[str]:
     """Differences between the models and the database; empty when there is no drift.
 
-    Reports pending versions too, so a database behind the code never passes.
+    Reports pending versions, then what :mod:`datalayer.migrations.compare` compares:
+    Alembic's autogenerate with server defaults, CHECK constraints against the models, and
+    triggers against the names the applied versions declare.
     """
-    problems = [
-        f"pending migration {rev}" for rev in status(url, script_location=script_location).pending
-    ]
+    state = status(url, script_location=script_location)
+    problems = [f"pending migration {rev}" for rev in state.pending]
+    script = ScriptDirectory.from_config(alembic_config(script_location))
     with _connection(url) as connection:
         context = MigrationContext.configure(
             connection,
             opts={
                 "include_object": include_object,
                 "compare_type": compare_type,
-                "compare_server_default": False,
+                "compare_server_default": True,
             },
         )
-        diff = compare_metadata(context, Base.metadata)
-    problems.extend(_describe(entry) for entry in diff)
+        problems.extend(_describe(entry) for entry in compare_metadata(context, Base.metadata))
+        problems.extend(check_constraint_drift(connection, Base.metadata))
+        problems.extend(trigger_drift(connection, _declared_triggers(script, state.current)))
     return problems
+
+
+def _declared_triggers(script: ScriptDirectory, current: tuple[str, ...]) -> set[str]:
+    """Trigger names in the ``CREATED`` objects of the applied versions."""
+    names: set[str] = set()
+    for head in current:
+        for revision in script.iterate_revisions(head, "base"):
+            created = getattr(revision.module, "CREATED", None)
+            names.update(getattr(created, "triggers", ()))
+    return names
 
 
 def history(url: str, limit: int = 20) -> list[dict[str, Any]]:
@@ -221,6 +240,9 @@ def _describe(entry: Any) -> str:
     if isinstance(entry, list):
         return "; ".join(_describe(item) for item in entry)
     kind, *parts = entry
+    if kind.startswith("modify_"):
+        _, table, column, _, database, models = parts
+        return f"{kind}: {table}.{column}: database {render(database)}, models {render(models)}"
     names = [str(getattr(part, "name", part)) for part in parts if part is not None]
     return f"{kind}: {' '.join(name for name in names if not name.startswith('{'))}"
 

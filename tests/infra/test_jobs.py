@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,25 @@ def test_migrations_hash_changes_with_the_migrations(
     assert tree_digest([versions]) == first  # bytecode does not count
     (versions / "0001_a.py").write_text("revision = '0001'  # edited\n")
     assert tree_digest([versions]) != first
+
+
+def test_the_trigger_hash_follows_the_migration_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The trigger's MigrationsHash is migrations_digest(); this shows that value follows the
+    # files of the real migrations directory (the synth test alone would pass with a constant).
+    real = migrations_digest()
+    copy = tmp_path / assets.MIGRATIONS_DIR.relative_to(assets.REPO_ROOT)
+    shutil.copytree(assets.MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(assets, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(assets, "MIGRATIONS_DIR", copy)
+    assert migrations_digest() == real  # same files, same hash
+    migration = sorted(copy.glob("*.py"))[0]
+    migration.write_text(migration.read_text() + "\n# edited\n")
+    edited = migrations_digest()
+    assert edited != real
+    (copy / "0002_next.py").write_text("revision = '0002'\n")
+    assert migrations_digest() not in {real, edited}
 
 
 def test_lambda_requirements_pin_the_same_versions_as_the_datalayer() -> None:

@@ -11,7 +11,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+
+from datalayer import models as m
+from datalayer.migrations.history import HISTORY_TABLE
 
 
 def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -148,3 +152,38 @@ def test_health_command_reports_migration_state(home: Path) -> None:
     current = json.loads(run(home, "health", "--json").stdout)
     assert current["status"] == "healthy" and current["migrations"]["at_head"] is True
     assert current["pools"]["primary"]["size"] > 0
+
+
+def test_schema_prints_the_catalogue_and_row_counts(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO users (username, email) VALUES ('ada', 'ada@example.com'), "
+            "('bob', 'bob@example.com')"
+        )
+    env = {**os.environ, "DATABASE_URL": database_url, "COLUMNS": "200"}
+    result = subprocess.run(
+        [sys.executable, "-m", "datalayer", "schema"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {}
+    for line in result.stdout.splitlines():
+        cells = [cell.strip() for cell in line.strip("│┃ ").split("│")]
+        if len(cells) == 7 and cells[1].isdigit():
+            rows[cells[0]] = [int(cell) for cell in cells[1:]]
+
+    # table: columns, indexes, constraints, triggers, partitions, rows
+    assert set(rows) == {table.name for table in m.Base.metadata.sorted_tables} | {
+        "alembic_version",
+        HISTORY_TABLE,
+    }
+    users = m.User.__table__
+    assert rows["users"][0] == len(users.columns)
+    assert rows["users"][3:] == [1, 0, 2]  # the updated_at trigger, no partitions, two rows
+    assert rows["audit_logs"][3:] == [2, 0, 0]  # append-only and no-truncate triggers
+    assert rows["system_logs"][4] >= 2  # a default partition and the monthly ones
+    assert rows["recipes"][5] == 0

@@ -8,17 +8,23 @@ from rich.console import Console
 from sqlalchemy import text
 
 from datalayer.db import Database
-from datalayer.demo import DEMO_USERS, RECIPES_PER_USER, run_demo
+from datalayer.demo import DEMO_USERS, RECIPES_PER_USER, SEARCHES, run_demo
+from datalayer.embedder import HashingEmbedder
 from datalayer.repositories.ingredients import IngredientRepository
 from datalayer.repositories.users import UserRepository
 from datalayer.settings import Settings
+
+
+def row_of(printed: str, first_cell: str) -> str:
+    """The printed table line whose first cell is ``first_cell``."""
+    return next(line for line in printed.splitlines() if line.startswith(f"│ {first_cell} "))
 
 
 async def test_demo_loads_embeds_and_searches(
     database_url: str, settings: Settings, db: Database
 ) -> None:
     output = io.StringIO()
-    console = Console(file=output, width=200)
+    console = Console(file=output, width=400)  # wide enough that no table cell wraps
     await run_demo(database_url, settings, console)
     await run_demo(database_url, settings, console)  # a second run reuses the corpus
 
@@ -26,7 +32,6 @@ async def test_demo_loads_embeds_and_searches(
     assert f"corpus {RECIPES_PER_USER * 3} recipes for 3 users" in printed
     assert "AI pipeline embedded 300 recipes" in printed
     assert "AI pipeline embedded 0 recipes" in printed
-    assert "full-text search" in printed and "similar recipes" in printed
     async with db.transaction() as session:
         counts = (
             await session.execute(
@@ -38,6 +43,39 @@ async def test_demo_loads_embeds_and_searches(
             )
         ).one()
     assert tuple(counts) == (300, 300, 300)
+
+    # The results, checked against the database: match counts and top hit of each full-text
+    # search, and the exact nearest neighbour of the all-users similarity query.
+    async with db.transaction() as session:
+        for query in SEARCHES:
+            total, top = (
+                await session.execute(
+                    text(
+                        "SELECT count(*) OVER (), title FROM recipes r JOIN users u "
+                        "ON u.id = r.user_id WHERE u.username = :user "
+                        "AND r.search_vector @@ websearch_to_tsquery('english', :query) "
+                        "ORDER BY ts_rank_cd(r.search_vector, "
+                        "websearch_to_tsquery('english', :query)) DESC, r.id LIMIT 1"
+                    ),
+                    {"user": DEMO_USERS[0], "query": query},
+                )
+            ).one()
+            cells = [cell.strip() for cell in row_of(printed, query).split("│")]
+            assert cells[2] == str(total), query
+            assert cells[3].startswith(f"{top} ("), query
+        vector = HashingEmbedder(settings.embedding_dim).embed(["lime chili chicken"])[0]
+        title, distance = (
+            await session.execute(
+                text(
+                    "SELECT r.title, e.embedding <=> CAST(:query AS vector) "
+                    "FROM recipe_embeddings e "
+                    "JOIN recipes r ON r.id = e.recipe_id ORDER BY 2 LIMIT 1"
+                ),
+                {"query": str([float(x) for x in vector])},
+            )
+        ).one()
+    nearest = row_of(printed, "text: 'lime chili chicken' (all users)").split("│")[2].strip()
+    assert nearest.startswith(f"{title} ({distance:.2f})")
 
 
 async def test_demo_prints_the_most_used_ingredients(

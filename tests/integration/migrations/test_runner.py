@@ -76,7 +76,63 @@ def test_check_reports_an_embedding_dimension_drift(
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
-    assert any("embedding" in problem for problem in problems)
+    assert problems == [
+        "modify_type: recipe_embeddings.embedding: database VECTOR(1536), models VECTOR(768)"
+    ]
+
+
+DRIFTS = {
+    "server default changed": (
+        ["ALTER TABLE recipes ALTER COLUMN ai_status SET DEFAULT 'failed'"],
+        "modify_default: recipes.ai_status: database 'failed'::character varying, models 'pending'",
+    ),
+    "server default dropped": (
+        ["ALTER TABLE users ALTER COLUMN is_active DROP DEFAULT"],
+        "modify_default: users.is_active: database None, models true",
+    ),
+    "check constraint dropped": (
+        ["ALTER TABLE recipes DROP CONSTRAINT ck_recipes_servings_range"],
+        "missing check constraint: recipes ck_recipes_servings_range",
+    ),
+    "check constraint added": (
+        ["ALTER TABLE users ADD CONSTRAINT ck_users_extra CHECK (length(email) > 3)"],
+        "unexpected check constraint: users ck_users_extra",
+    ),
+    "check constraint changed": (
+        [
+            "ALTER TABLE recipes DROP CONSTRAINT ck_recipes_difficulty_range",
+            "ALTER TABLE recipes ADD CONSTRAINT ck_recipes_difficulty_range "
+            "CHECK (difficulty BETWEEN 1 AND 10)",
+        ],
+        "check constraint differs: recipes ck_recipes_difficulty_range: "
+        "CHECK (((difficulty >= 1) AND (difficulty <= 10))) "
+        "(models: CHECK (((difficulty >= 1) AND (difficulty <= 5))))",
+    ),
+    "trigger dropped": (
+        ["DROP TRIGGER trg_recipes_updated_at ON recipes"],
+        "missing trigger: trg_recipes_updated_at",
+    ),
+    "trigger added": (
+        [
+            "CREATE TRIGGER trg_users_extra BEFORE UPDATE ON users "
+            "FOR EACH ROW EXECUTE FUNCTION set_updated_at()"
+        ],
+        "unexpected trigger: trg_users_extra",
+    ),
+    "trigger disabled": (
+        ["ALTER TABLE audit_logs DISABLE TRIGGER trg_audit_logs_append_only"],
+        "disabled trigger: trg_audit_logs_append_only",
+    ),
+}
+
+
+@pytest.mark.parametrize("drift", sorted(DRIFTS))
+def test_check_reports_each_drift_kind(database_url: str, drift: str) -> None:
+    statements, expected = DRIFTS[drift]
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement)
+    assert runner.check(database_url) == [expected]
 
 
 def test_each_applied_version_is_audited(empty_database_url: str) -> None:

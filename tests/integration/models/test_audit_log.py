@@ -36,12 +36,34 @@ async def test_owner_cannot_change_the_audit_log(db: Database, operation: str) -
     assert await entries(db) == ["user.updated"]
 
 
+async def test_app_role_holds_only_select_and_insert(db: Database, settings: Settings) -> None:
+    # The privilege itself, not the trigger (which rejects every role, the owner included).
+    async with db.transaction() as session:
+        granted = {
+            privilege: (
+                await session.execute(
+                    text("SELECT has_table_privilege(:role, 'audit_logs', :privilege)"),
+                    {"role": settings.database_app_role, "privilege": privilege},
+                )
+            ).scalar_one()
+            for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")
+        }
+    assert granted == {
+        "SELECT": True,
+        "INSERT": True,
+        "UPDATE": False,
+        "DELETE": False,
+        "TRUNCATE": False,
+    }
+
+
 @pytest.mark.parametrize("operation", sorted(STATEMENTS))
-async def test_app_role_has_no_privilege_to_change_it(
+async def test_app_role_is_refused_before_any_trigger_runs(
     db: Database, settings: Settings, operation: str
 ) -> None:
     await add_entry(db)
-    with pytest.raises(PermissionDeniedError):
+    # The privilege check's own message; the trigger's would say "append-only".
+    with pytest.raises(PermissionDeniedError, match=r"^permission denied for table audit_logs$"):
         async with db.transaction() as session:
             await session.execute(text(f"SET LOCAL ROLE {settings.database_app_role}"))
             await session.execute(text(STATEMENTS[operation]))

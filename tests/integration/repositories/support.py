@@ -16,11 +16,22 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateIndex
 
 from datalayer import models as m
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError
 from tests import factories
+
+HNSW_INDEX = "ix_recipe_embeddings_embedding_hnsw"
+
+VISIBLE = st.characters(exclude_categories=("Z", "C"))
+
+
+def oversized(limit: int) -> SearchStrategy[str]:
+    """Strings longer than ``limit`` even after whitespace is stripped."""
+    return st.builds(lambda char, size: char * size, VISIBLE, st.integers(limit + 1, limit + 40))
+
 
 T = TypeVar("T")
 Call = Callable[[Any], Awaitable[Any]]
@@ -106,3 +117,104 @@ class Env:
 
         check()
         print(f"\n{name}: {tried} bad inputs rejected with InvalidInputError, nothing written")
+
+
+@dataclass
+class SearchSnapshot:
+    """What one similarity search ran with, read inside its own transaction."""
+
+    ef_search: str
+    iterative_scan: str
+    scans: list[str]  # how recipe_embeddings was read, e.g. "Index Scan using ix_..._hnsw"
+    results: int  # rows EXPLAIN ANALYZE saw the search return
+    backend_pid: int
+
+
+def _scans(node: dict[str, Any]) -> Iterator[str]:
+    index = node.get("Index Name", "")
+    if node.get("Relation Name") == "recipe_embeddings" or index.startswith("ix_recipe_emb"):
+        yield node["Node Type"] + (f" using {index}" if index else "")
+    for child in node.get("Plans", []):
+        yield from _scans(child)
+
+
+@contextmanager
+def search_snapshots(engine: AsyncEngine) -> Iterator[list[SearchSnapshot]]:
+    """For every similarity search sent through ``engine``: the settings in effect and the
+    plan, read on the same connection in the same transaction right after the search."""
+    seen: list[SearchSnapshot] = []
+
+    def inspect(connection: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "WITH candidates" not in statement or statement.startswith("EXPLAIN"):
+            return
+        settings = connection.exec_driver_sql(
+            "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan'), "
+            "pg_backend_pid()"
+        ).one()
+        plan = connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
+        ).scalar_one()
+        top = plan[0]["Plan"]
+        seen.append(
+            SearchSnapshot(
+                settings[0], settings[1], list(_scans(top)), top["Actual Rows"], settings[2]
+            )
+        )
+
+    event.listen(engine.sync_engine, "after_cursor_execute", inspect)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "after_cursor_execute", inspect)
+
+
+async def random_embeddings(db: Database, rows_per_user: dict[uuid.UUID, int]) -> None:
+    """Recipes with random embeddings for saved users, loaded without the HNSW index, which
+    is then rebuilt exactly as the model declares it and the table analysed, so the planner
+    sees realistic statistics."""
+    table = m.Base.metadata.tables["recipe_embeddings"]
+    hnsw = next(index for index in table.indexes if index.name == HNSW_INDEX)
+    async with db.transaction() as session:
+        await session.execute(text(f"DROP INDEX {HNSW_INDEX}"))
+        await session.execute(text("SELECT setseed(0.5)"))  # the same vectors every run
+        for user_id, count in rows_per_user.items():
+            await session.execute(
+                text(
+                    "INSERT INTO recipes (user_id, title, content_hash) "
+                    "SELECT :user, 'Dish ' || g, md5(g::text) || md5(CAST(:user AS text) || g) "
+                    "FROM generate_series(1, :count) AS g"
+                ),
+                {"user": user_id, "count": count},
+            )
+        await session.execute(
+            text(
+                "INSERT INTO recipe_embeddings "
+                "(recipe_id, user_id, embedding, model, model_version, source_text_hash) "
+                "SELECT r.id, r.user_id, v.embedding, 'm', '1', r.content_hash FROM recipes r "
+                "CROSS JOIN LATERAL (SELECT array_agg(random() - 0.5)"
+                "::vector AS embedding FROM generate_series(1, :dim) WHERE r.id IS NOT NULL) AS v"
+            ),
+            {"dim": 1536},
+        )
+        await session.execute(CreateIndex(hnsw))
+    async with db.write_engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text("ANALYZE recipes, recipe_embeddings"))
+
+
+async def exact_neighbours(
+    db: Database, query: Any, user_id: uuid.UUID | None, k: int
+) -> list[uuid.UUID]:
+    """The true ``k`` nearest recipes by a sequential scan (no index can answer)."""
+    where = "" if user_id is None else "WHERE user_id = :user"
+    async with db.transaction() as session:
+        await session.execute(text("SET LOCAL enable_indexscan = off"))
+        await session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        rows = await session.execute(
+            text(
+                f"SELECT recipe_id FROM recipe_embeddings {where} "
+                "ORDER BY embedding <=> CAST(:query AS vector), recipe_id LIMIT :k"
+            ),
+            {"query": str([float(x) for x in query]), "user": user_id, "k": k},
+        )
+        return [row[0] for row in rows]

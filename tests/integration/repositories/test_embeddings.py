@@ -23,7 +23,9 @@ def unit(rng: np.random.Generator) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-async def corpus(repos: Repos, owners: list[uuid.UUID], per_owner: int, seed: int = 7):
+async def corpus(
+    repos: Repos, owners: list[uuid.UUID], per_owner: int, seed: int = 7
+) -> tuple[list[uuid.UUID], list[uuid.UUID], np.ndarray]:
     """Recipes with random unit embeddings, loaded by COPY; returns ids, owners, vectors."""
     rng = np.random.default_rng(seed)
     ids, owner_of, vectors, rows = [], [], [], []

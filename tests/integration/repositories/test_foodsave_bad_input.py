@@ -29,7 +29,7 @@ from datalayer.repositories.crud import CrudRepository
 from datalayer.repositories.meal_plans import MealPlanRepository
 from datalayer.repositories.pantry import PantryRepository
 from datalayer.repositories.receipts import ReceiptRepository
-from tests.integration.repositories.support import Env, snapshot
+from tests.integration.repositories.support import VISIBLE, Env, oversized, snapshot
 
 PROPERTY = hypothesis_settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -38,12 +38,6 @@ NAN, INF = float("nan"), float("inf")
 DAY = date(2024, 6, 1)
 
 # -- strategies --------------------------------------------------------------------------------
-VISIBLE = st.characters(exclude_categories=("Z", "C"))
-
-
-def oversized(limit: int) -> SearchStrategy[str]:
-    """Strings longer than ``limit`` even after whitespace is stripped."""
-    return st.builds(lambda char, size: char * size, VISIBLE, st.integers(limit + 1, limit + 40))
 
 
 def bad_text(limit: int, *, blank_ok: bool = False) -> SearchStrategy[str]:
@@ -112,8 +106,12 @@ def not_one_of(values: tuple[str, ...]) -> SearchStrategy[Any]:
 def one_bad(fields: dict[str, SearchStrategy[Any]]) -> SearchStrategy[dict[str, Any]]:
     """A dict with exactly one bad field (an unknown field name counts as bad)."""
     extra = st.sampled_from(["user_id", "id", "owner", "created_at"]).map(lambda name: {name: "x"})
-    single = [values.map(lambda value, name=name: {name: value}) for name, values in fields.items()]
+    single = [_as_field(name, values) for name, values in fields.items()]
     return st.one_of(*single, extra)
+
+
+def _as_field(name: str, values: SearchStrategy[Any]) -> SearchStrategy[dict[str, Any]]:
+    return values.map(lambda value: {name: value})
 
 
 def _is_uuid(text: str) -> bool:
@@ -355,7 +353,7 @@ def test_injection_text_is_stored_verbatim_and_harmless(env: Env) -> None:
     receipts, chats, g = ReceiptRepository(env.db), ConversationRepository(env.db), env.g
     text = st.one_of(
         st.sampled_from(INJECTIONS),
-        st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=255),
+        st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=255),
     ).filter(lambda value: value != "" and value == value.strip())
     stored = 0
 

@@ -1,4 +1,6 @@
-"""Through a real PgBouncer in transaction mode: search settings never leak between clients."""
+"""Through a real PgBouncer in transaction mode with ONE server connection: the search
+settings are in effect inside the search's own transaction (the HNSW index is used at the
+chosen ef_search) and are gone for the next client of that same server connection."""
 
 from __future__ import annotations
 
@@ -12,50 +14,75 @@ import pytest
 from datalayer.db import Database
 from datalayer.repositories.embeddings import EmbeddingRepository
 from datalayer.settings import load_settings
-from tests import factories
 from tests.integration.repositories.conftest import Repos, new_user
+from tests.integration.repositories.support import (
+    HNSW_INDEX,
+    random_embeddings,
+    search_snapshots,
+)
 from tests.services import PgBouncerHarness, PostgresHarness
+
+EF_SEARCH = 7  # below the 20 rows asked for: an HNSW scan at this ef_search returns 7
 
 
 @pytest.fixture
 def bouncer(
     postgres: PostgresHarness, database_url: str, tmp_path: Path
 ) -> Iterator[PgBouncerHarness]:
-    harness = PgBouncerHarness(tmp_path / "pgbouncer", postgres, database_url.rsplit("/", 1)[1])
+    harness = PgBouncerHarness(
+        tmp_path / "pgbouncer", postgres, database_url.rsplit("/", 1)[1], pool_size=1
+    )
     yield harness
     harness.stop()
 
 
-async def test_search_settings_are_transaction_scoped_behind_pgbouncer(
-    repos: Repos, bouncer: PgBouncerHarness
+async def test_search_settings_apply_inside_the_transaction_and_never_leak(
+    repos: Repos, db: Database, bouncer: PgBouncerHarness
 ) -> None:
-    owner = await new_user(repos)
-    recipe = await repos.recipes.create_recipe(owner.id, {"title": "Soup"})
-    await repos.embeddings.store_embedding(
-        recipe.id, factories.embedding_vector(), "m", "1", factories.sha256("s")
-    )
+    owner = (await new_user(repos)).id
+    await random_embeddings(db, {owner: 60})
     settings = load_settings(
-        database_url=bouncer.url, database_pgbouncer=True, hnsw_ef_search=321, database_pool_size=2
+        database_url=bouncer.url,
+        database_pgbouncer=True,
+        hnsw_ef_search=EF_SEARCH,
+        database_pool_size=1,
+        database_max_overflow=0,
     )
     pooled = Database.connect(bouncer.url, settings)
+    query = np.random.default_rng(3).random(1536) - 0.5
     try:
         embeddings = EmbeddingRepository(pooled, settings)
-        for _ in range(5):
-            found = await embeddings.similarity_search(
-                np.ones(1536), user_id=owner.id, distance_threshold=2.0
-            )
-            assert [match.recipe_id for match in found] == [recipe.id]
-            unscoped = await embeddings.similarity_search(np.ones(1536), distance_threshold=2.0)
-            assert [match.recipe_id for match in unscoped] == [recipe.id]
+        with search_snapshots(pooled.read_engine) as seen:
+            for _ in range(3):
+                unscoped = await embeddings.similarity_search(
+                    query, limit=20, distance_threshold=2.0
+                )
+                scoped = await embeddings.similarity_search(
+                    query, limit=20, user_id=owner, distance_threshold=2.0
+                )
+                # The index scan stopped at ef_search candidates; the user-scoped search
+                # (iterative scan allowed) is not capped.
+                assert (len(unscoped), len(scoped)) == (EF_SEARCH, 20)
     finally:
         await pooled.dispose()
 
-    # Every server connection PgBouncer hands out still has the server defaults.
-    for _ in range(4):
+    unscoped_runs, scoped_runs = seen[0::2], seen[1::2]
+    assert len(seen) == 6
+    for run in unscoped_runs:
+        assert (run.ef_search, run.iterative_scan) == (str(EF_SEARCH), "off")
+        assert run.scans == [f"Index Scan using {HNSW_INDEX}"]
+        assert run.results == EF_SEARCH
+    for run in scoped_runs:
+        assert (run.ef_search, run.iterative_scan) == (str(EF_SEARCH), "relaxed_order")
+    server = {run.backend_pid for run in seen}
+    assert len(server) == 1  # one server connection served every transaction
+
+    # The next clients get that same server connection, with the server defaults.
+    for _ in range(3):
         with psycopg.connect(bouncer.url, prepare_threshold=None) as client:
-            ef_search = client.execute("SHOW hnsw.ef_search").fetchone()
-            iterative = client.execute("SHOW hnsw.iterative_scan").fetchone()
-            seqscan = client.execute("SHOW enable_seqscan").fetchone()
-            plan_cache = client.execute("SHOW plan_cache_mode").fetchone()
-        assert ef_search == ("40",) and iterative == ("off",) and seqscan == ("on",)
-        assert plan_cache == ("auto",)
+            row = client.execute(
+                "SELECT pg_backend_pid(), current_setting('hnsw.ef_search'), "
+                "current_setting('hnsw.iterative_scan'), current_setting('enable_seqscan'), "
+                "current_setting('plan_cache_mode')"
+            ).fetchone()
+        assert row == (*server, "40", "off", "on", "auto")

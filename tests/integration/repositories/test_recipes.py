@@ -99,7 +99,7 @@ async def test_delete_removes_everything_attached(repos: Repos, db: Database) ->
         recipe.id, factories.embedding_vector(), "m", "1", factories.sha256("x")
     )
     await repos.ingredients.store_parsed_ingredients(owner.id, recipe.id, [{"name": "Tomato"}])
-    assert await repos.recipes.delete_recipe(owner.id, recipe.id) is None
+    await repos.recipes.delete_recipe(owner.id, recipe.id)
     async with db.transaction() as session:
         for table in ("recipes", "recipe_embeddings", "parsed_ingredients"):
             count = await session.execute(text(f"SELECT count(*) FROM {table}"))

@@ -93,7 +93,17 @@ async def test_consent_export_and_deletion_requests(
         ).one()
     assert tuple(row) == ("csv", "pending")
 
-    assert await repos.users.request_data_deletion(user.id) is True
+    await repos.users.request_data_deletion(user.id)
+    async with db.transaction() as session:
+        marked = (
+            await session.execute(
+                text(
+                    "SELECT is_active, deletion_requested_at IS NOT NULL FROM users WHERE id = :id"
+                ),
+                {"id": user.id},
+            )
+        ).one()
+    assert tuple(marked) == (False, True)
     assert await repos.users.find_user_by_id(user.id) is None  # deactivated
     with pytest.raises(NotFoundError):
         await repos.users.update_user(user.id, {"preferences": {}})

@@ -1,0 +1,117 @@
+"""The benchmark's database paths on a small dataset: the load paths compare the same rows,
+and the repository and raw psycopg return the same ids for the same query."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+import pytest
+from pgvector.psycopg import register_vector_async
+from psycopg import AsyncConnection
+from rich.console import Console
+from rich.progress import Progress
+
+from bench.dataset import Dataset, build_dataset
+from bench.generator import GeneratorParams, exact_top_k
+from bench.loading import build_hnsw_index, load_owners_and_recipes, measure_bulk_load
+from bench.statements import raw_search
+from bench.vector_search import Searcher
+from datalayer.db import Database
+from datalayer.repositories.embeddings import EmbeddingRepository
+from datalayer.settings import Settings
+
+pytestmark = pytest.mark.integration
+ROWS, SAMPLE, QUERIES = 400, 60, 6
+
+
+@pytest.fixture
+def progress() -> Progress:
+    return Progress(console=Console(quiet=True))
+
+
+@pytest.fixture
+async def loaded(
+    database_url: str, db: Database, settings: Settings, progress: Progress
+) -> AsyncIterator[tuple[Dataset, dict[str, Any], EmbeddingRepository]]:
+    dataset = build_dataset(GeneratorParams(dim=settings.embedding_dim), ROWS, QUERIES)
+    repository = EmbeddingRepository(db, settings)
+    async with await AsyncConnection.connect(database_url) as connection:
+        await load_owners_and_recipes(connection, dataset, progress)
+        bulk = await measure_bulk_load(connection, repository, dataset, SAMPLE, progress)
+        await build_hnsw_index(connection)
+    yield dataset, bulk, repository
+
+
+async def test_load_paths_are_compared_on_the_same_rows(
+    loaded: tuple[Dataset, dict[str, Any], EmbeddingRepository], database_url: str
+) -> None:
+    _, bulk, _ = loaded
+    assert bulk["executemany_rows"] == SAMPLE
+    assert bulk["raw_copy_rows"] == SAMPLE
+    assert bulk["sample_rows"] == SAMPLE  # rows bulk_load reports it loaded
+    assert bulk["copy_over_executemany_rows"] == SAMPLE
+    assert bulk["copy_over_executemany"] == pytest.approx(
+        bulk["sample_copy_rows_per_s"] / bulk["executemany_rows_per_s"], rel=0.02
+    )
+    assert bulk["copy_rows"] == ROWS
+    async with await AsyncConnection.connect(database_url) as connection:
+        count = await (
+            await connection.execute("SELECT count(*) FROM recipe_embeddings")
+        ).fetchone()
+    assert count == (ROWS,)  # the sample loads were emptied again; the full load stayed
+
+
+@pytest.mark.parametrize("scope", [None, "10pct"])
+async def test_repository_and_raw_psycopg_return_the_same_ids(
+    loaded: tuple[Dataset, dict[str, Any], EmbeddingRepository],
+    db: Database,
+    database_url: str,
+    scope: str | None,
+) -> None:
+    dataset, _, repository = loaded
+    user = None if scope is None else dataset.scoped_users[scope]
+    searcher = Searcher(db, repository, dataset, database_url)
+    statements = await searcher.statements(40, user)
+    async with await AsyncConnection.connect(database_url) as connection:
+        await register_vector_async(connection)
+        for query in range(QUERIES):
+            through_repository, _ = await searcher.search(query, 40, user)
+            raw_ids, _ = await raw_search(connection, statements, dataset.queries[query])
+            assert searcher.rows(raw_ids) == through_repository, query
+            assert len(through_repository) == 20
+            if user is not None:
+                assert set(through_repository) <= set(dataset.rows_of(user).tolist())
+    # different queries gave different answers, so the comparison above was not vacuous
+    answers = {tuple((await searcher.search(q, 40, user))[0]) for q in range(QUERIES)}
+    assert len(answers) > 1
+
+
+async def test_a_run_measures_every_query_once_and_warms_up_on_others(
+    loaded: tuple[Dataset, dict[str, Any], EmbeddingRepository],
+    db: Database,
+    database_url: str,
+    progress: Progress,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dataset, _, repository = loaded
+    searched: list[np.ndarray] = []
+    search = repository.similarity_search
+
+    async def recording(vector: Any, *args: Any, **kwargs: Any) -> Any:
+        searched.append(np.asarray(vector))
+        return await search(vector, *args, **kwargs)
+
+    monkeypatch.setattr(repository, "similarity_search", recording)
+    truth, _ = exact_top_k(dataset.vectors, dataset.queries, 20)
+    result = await Searcher(db, repository, dataset, database_url).run(
+        40, truth, progress, label="run"
+    )
+
+    assert result["samples"] == QUERIES
+    measured, before = searched[-QUERIES:], searched[:-QUERIES]
+    np.testing.assert_array_equal(np.stack(measured), dataset.queries)
+    assert len(before) > 0
+    for vector in before:  # warm-up and statement capture never use a measured query
+        assert not any(np.array_equal(vector, query) for query in dataset.queries)
