@@ -244,8 +244,11 @@ class ReplicaHarness(PostgresHarness):
         self.standbys[index].stop()
 
     def start_standby(self, index: int) -> None:
-        """Start a stopped standby again on its port, replay resumed."""
-        self.standbys[index].start(self.port(index))
+        """Start a stopped standby again on its port (engines keep their URLs)."""
+        port = self.port(index)
+        self.standbys[index].start(port)
+        if self.port(index) != port:
+            raise RuntimeError(f"standby {index} restarted on another port")
 
     def _on_standby(self, index: int, statement: LiteralString) -> None:
         with psycopg.connect(self.replica_url(index, "postgres"), autocommit=True) as connection:
