@@ -28,6 +28,7 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import TracebackType
 
+import psycopg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from datalayer.settings import Settings
@@ -132,12 +133,23 @@ def parse_lsn(text: str) -> int:
 async def commit_position(connection: AsyncConnection) -> int:
     """The primary's WAL insert position, read on ``connection`` just after a commit.
 
-    Read after the commit, so it is at or past the end of the commit record; autocommit so
-    the read costs one round trip (no BEGIN, no ROLLBACK when the connection returns).
+    Read after the commit, so it is at or past the end of the commit record (a position
+    read before the commit is not: a replica can have replayed up to it and still not the
+    commit). In autocommit on the driver connection it costs one round trip: no BEGIN, no
+    ROLLBACK when the connection returns to the pool.
     """
-    autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-    value = (await autocommit.exec_driver_sql(_COMMIT_POSITION_SQL)).scalar_one()
-    return parse_lsn(str(value))
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if not isinstance(driver, psycopg.AsyncConnection):  # pragma: no cover - psycopg engines
+        raise psycopg.InterfaceError("not a psycopg connection")
+    await driver.set_autocommit(True)
+    try:
+        row = await (await driver.execute(_COMMIT_POSITION_SQL)).fetchone()
+    finally:
+        await driver.set_autocommit(False)
+    if row is None:  # pragma: no cover - the function always returns a row
+        raise psycopg.InterfaceError("no WAL position returned")
+    return parse_lsn(str(row[0]))
 
 
 class Replica:
