@@ -166,6 +166,7 @@ class Replica:
         self.replayed_lsn: int | None = None
         self.lag_s: float | None = None
         self.probed_at: float | None = None
+        self.failed_at = float("-inf")  # last time a read could not use it
 
     def serves(self, max_lag_s: float) -> bool:
         return self.reachable and (self.lag_s is None or self.lag_s <= max_lag_s)
@@ -235,6 +236,7 @@ class ReadRouter:
         if replica.reachable:
             logger.warning("read replica %s unreachable; reads go elsewhere", replica.name)
         replica.reachable = False
+        replica.failed_at = time.monotonic()
 
     def _pending_write(self) -> _WriteMark | None:
         scope = _current_scope.get()
@@ -315,6 +317,8 @@ class ReadRouter:
                 logger.warning("read replica %s %s; reads go elsewhere", replica.name, reason)
             replica.reachable = False
             return
+        if replica.failed_at >= probed_at:
+            return  # a read failed on it after this probe started: the probe's answer is stale
         if not replica.reachable:
             logger.info("read replica %s is back", replica.name)
         replica.reachable = True

@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from datalayer.db import Database, consistency_scope
+from datalayer.errors import UnavailableError
 from datalayer.repositories.users import UserRepository
 from datalayer.settings import Settings, load_settings
 from tests import factories
@@ -233,3 +235,22 @@ async def test_replica_stopped_mid_workload_fails_no_read(
             replicated.start_standby(1)
         await read_until(db, lambda port: port == replicated.port(1), "back on the replica")
         assert failures == []
+
+
+async def test_a_replica_lost_during_a_read_is_left_at_once(
+    replicated: ReplicaHarness, replicated_database: str
+) -> None:
+    async with routed(
+        replicated, replicated_database, [1], database_replica_probe_interval_s=600.0
+    ) as db:
+        try:
+            with pytest.raises(UnavailableError):
+                async with db.read_transaction() as session:
+                    await session.execute(text("SELECT 1"))
+                    replicated.stop_standby(1)  # terminates this transaction's backend
+                    await session.execute(text("SELECT 1"))
+            # No probe runs for ten minutes: the failed read itself took the replica out.
+            assert db.routing.statuses()[0].reachable is False
+            assert await served_by(db) == (False, replicated.primary_port())
+        finally:
+            replicated.start_standby(1)
