@@ -241,15 +241,16 @@ class ReadRouter:
     def _pending_write(self) -> _WriteMark | None:
         scope = _current_scope.get()
         mark = scope._marks.get(self) if scope is not None else None
-        if mark is None:
+        if scope is None or mark is None:
             return None
         if time.monotonic() - mark.committed_at > self.policy.read_your_writes_wait_s:
-            scope._marks.pop(self, None)  # type: ignore[union-attr]
+            del scope._marks[self]
             return None
         return mark
 
     # -- health ------------------------------------------------------------------------------
     def statuses(self) -> list[ReplicaStatus]:
+        """What the last probes (and failed reads) say about each replica."""
         return [
             ReplicaStatus(
                 name=r.name,
