@@ -164,12 +164,9 @@ def health(
 ) -> None:
     """Probe the primary, the replica and Redis; exit 1 when anything is unhealthy."""
     settings = get_settings()
-    read_url = settings.database_read_url
 
     async def collect() -> HealthReport:
-        database = Database.connect(
-            _database_url(), settings, read_url=read_url.get_secret_value() if read_url else None
-        )
+        database = Database.connect(_database_url(), settings)
         async with DataLayer(database, settings) as datalayer:
             return await datalayer.health()
 

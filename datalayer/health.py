@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
+from datalayer.db.routing import ReplicaStatus
 from datalayer.errors import DataLayerError, translate_db_error
 from datalayer.migrations.runner import alembic_config
 
@@ -118,6 +119,21 @@ async def migration_state(engine: AsyncEngine) -> dict[str, Any]:
         error = exc if isinstance(exc, DataLayerError) else translate_db_error(exc)
         return {"head": head, "current": None, "at_head": False, "error": str(error)}
     return {"head": head, "current": current, "at_head": current == [head]}
+
+
+def with_routing(component: ComponentHealth, status: ReplicaStatus) -> ComponentHealth:
+    """A replica's probe, plus what the router decided: is it serving reads, and its lag
+    against the primary (unhealthy when it serves none)."""
+    details = {
+        **component.details,
+        "serving_reads": status.serving_reads,
+        "lag_s": None if status.lag_s is None else round(status.lag_s, 3),
+    }
+    healthy = component.healthy and status.serving_reads
+    error = component.error or (None if healthy else "lagging beyond the threshold")
+    return ComponentHealth(
+        component.name, HEALTHY if healthy else UNHEALTHY, component.latency_ms, details, error
+    )
 
 
 def pool_statistics(engine: AsyncEngine) -> dict[str, int]:

@@ -13,6 +13,7 @@ the ``async with`` block) disposes all of it. Repositories stay constructible on
 
 from __future__ import annotations
 
+import functools
 from types import TracebackType
 
 from datalayer import health as checks
@@ -39,7 +40,7 @@ class DataLayer:
         self.settings = settings
         self.database = database
         self.instrumentation = instrument_engines(
-            settings, database.write_engine, database.read_engine
+            settings, database.write_engine, database.replica_engines
         )
         self.users = UserRepository(database, settings)
         self.recipes = RecipeRepository(database)
@@ -62,34 +63,32 @@ class DataLayer:
         """
         settings = settings or get_settings()
         url = primary_url(settings, migrate_embedded=True)
-        read_url = settings.database_read_url
-        database = Database.connect(
-            url, settings, read_url=read_url.get_secret_value() if read_url else None
-        )
-        return cls(database, settings)
+        return cls(Database.connect(url, settings), settings)
 
     async def health(self) -> checks.HealthReport:
-        """Reachability and latency of the primary and replica, replica lag, pool
-        statistics, Redis when configured, and whether the schema is at the migration head."""
+        """Reachability and latency of the primary and every replica, replica lag and whether
+        it serves reads, pool statistics, and whether the schema is at the migration head."""
+        database = self.database
         components = [
-            await checks.probe(
-                "primary", lambda: checks.postgres_details(self.database.write_engine)
-            )
+            await checks.probe("primary", lambda: checks.postgres_details(database.write_engine))
         ]
-        pools = {"primary": checks.pool_statistics(self.database.write_engine)}
-        if self.database.read_engine is not self.database.write_engine:
-            components.append(
-                await checks.probe(
-                    "replica", lambda: checks.postgres_details(self.database.read_engine)
+        pools = {"primary": checks.pool_statistics(database.write_engine)}
+        if database.replica_engines:
+            await database.routing.probe()
+            for engine, status in zip(
+                database.replica_engines, database.routing.statuses(), strict=True
+            ):
+                component = await checks.probe(
+                    status.name, functools.partial(checks.postgres_details, engine)
                 )
-            )
-            pools["replica"] = checks.pool_statistics(self.database.read_engine)
-        migrations = await checks.migration_state(self.database.write_engine)
+                components.append(checks.with_routing(component, status))
+                pools[status.name] = checks.pool_statistics(engine)
+        migrations = await checks.migration_state(database.write_engine)
         return checks.HealthReport(components=components, pools=pools, migrations=migrations)
 
     async def aclose(self) -> None:
         """Dispose of every engine and connection this instance opened."""
-        for engine in {self.database.write_engine, self.database.read_engine}:
+        for engine in {self.database.write_engine, *self.database.replica_engines}:
             self.instrumentation.queries.detach(engine)
         await self.database.dispose()
 

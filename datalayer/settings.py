@@ -36,6 +36,8 @@ _APP_ROLE_RULE = (
     "lowercase letters, digits or underscores"
 )
 
+PositiveFloat = Annotated[float, Field(gt=0)]
+
 
 class Settings(BaseSettings):
     """Typed view of the environment. Build it with :func:`get_settings`."""
@@ -49,10 +51,36 @@ class Settings(BaseSettings):
         description="Primary (read/write) PostgreSQL URL. Unset: the embedded PostgreSQL is used.",
     )
     database_read_url: SecretStr | None = Field(
-        default=None, description="Read replica URL. Unset: reads go to the primary."
+        default=None,
+        description="One read replica's URL (shorthand for a one-entry DATABASE_READ_URLS).",
     )
     redis_url: SecretStr | None = Field(
         default=None, description="Redis URL for the L2 cache. Unset: L1 only."
+    )
+    # -- read replicas and routing (datalayer/db/routing.py) ----------------------------------
+    database_read_urls: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Comma-separated read replica URLs (percent-encode a comma in a password as %2C). "
+            "Unset, and DATABASE_READ_URL unset: reads go to the primary. Setting both is an error."
+        ),
+    )
+    database_replica_max_lag_s: PositiveFloat = Field(
+        default=5.0, description="A replica further behind than this serves no reads."
+    )
+    database_read_your_writes_wait_s: PositiveFloat = Field(
+        default=10.0,
+        description=(
+            "After a write, reads in the same context go to the primary until a replica has "
+            "replayed it, for at most this long."
+        ),
+    )
+    database_replica_probe_interval_s: PositiveFloat = Field(
+        default=1.0,
+        description="How often (at most, and only while reads come) replicas are probed.",
+    )
+    database_replica_probe_timeout_s: PositiveFloat = Field(
+        default=2.0, description="A replica probe slower than this marks the replica down."
     )
     database_pool_size: PositiveInt = 20
     database_max_overflow: NonNegativeInt = 30
@@ -184,12 +212,39 @@ class Settings(BaseSettings):
             raise ValueError(_APP_ROLE_RULE)
         return value
 
+    @field_validator("database_read_urls")
+    @classmethod
+    def _postgres_urls(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            urls = _split_urls(value.get_secret_value())
+            if not urls or not all(url.startswith(_POSTGRES_SCHEMES) for url in urls):
+                raise ValueError("must be a comma-separated list of postgresql:// URLs")
+        return value
+
+    @model_validator(mode="after")
+    def _one_replica_setting(self) -> Settings:
+        if self.database_read_url is not None and self.database_read_urls is not None:
+            raise ValueError("set DATABASE_READ_URLS or DATABASE_READ_URL, not both")
+        return self
+
+    def replica_urls(self) -> list[str]:
+        """The read replicas' URLs, from DATABASE_READ_URLS or DATABASE_READ_URL (may be empty)."""
+        if self.database_read_urls is not None:
+            return _split_urls(self.database_read_urls.get_secret_value())
+        if self.database_read_url is not None:
+            return [self.database_read_url.get_secret_value()]
+        return []
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith(_REDIS_SCHEMES):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+
+def _split_urls(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def load_settings(**overrides: object) -> Settings:

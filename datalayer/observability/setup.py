@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -45,18 +46,19 @@ class Instrumentation:
 def instrument_engines(
     settings: Settings,
     write_engine: AsyncEngine,
-    read_engine: AsyncEngine | None = None,
+    read_engines: Sequence[AsyncEngine] = (),
     emitter: Metrics | None = None,
 ) -> Instrumentation:
-    """Install the query monitor and pool monitors on the primary (and replica) engines."""
+    """Install the query monitor and pool monitors on the primary and replica engines."""
     capacity = settings.database_pool_size + settings.database_max_overflow
     queries = QueryMonitor.install(
         write_engine, slow_query_ms=settings.database_slow_query_ms, emitter=emitter
     )
     pools = [PoolMonitor.install(write_engine, name="primary", capacity=capacity, emitter=emitter)]
-    if read_engine is not None and read_engine is not write_engine:
-        queries.attach(read_engine)
-        pools.append(
-            PoolMonitor.install(read_engine, name="replica", capacity=capacity, emitter=emitter)
-        )
+    for index, engine in enumerate(read_engines):
+        if engine is write_engine:
+            continue
+        queries.attach(engine)
+        name = "replica" if len(read_engines) == 1 else f"replica-{index}"
+        pools.append(PoolMonitor.install(engine, name=name, capacity=capacity, emitter=emitter))
     return Instrumentation(queries, pools)

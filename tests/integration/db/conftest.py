@@ -1,4 +1,5 @@
-"""Fault-injection fixtures: a TCP black hole and a dedicated PostgreSQL to restart."""
+"""Fixtures of the connection tests: a TCP black hole, a dedicated PostgreSQL to restart,
+and a primary with two streaming standbys for the routing tests."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import BlackHoleServer, RestartablePostgres
+from tests.services import (
+    BlackHoleServer,
+    ReplicaHarness,
+    RestartablePostgres,
+    temporary_database,
+)
 
 
 @pytest.fixture
@@ -27,3 +33,20 @@ def restartable_postgres() -> Iterator[RestartablePostgres]:
     yield server
     server.destroy()
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def replicated() -> Iterator[ReplicaHarness]:
+    root = Path(tempfile.mkdtemp(prefix="datalayer-replicas-"))
+    harness = ReplicaHarness(root, replicas=2)
+    yield harness
+    harness.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def replicated_database(replicated: ReplicaHarness) -> Iterator[str]:
+    """A fresh migrated database on the primary, already replayed by both standbys."""
+    with temporary_database(replicated, migrated=True) as url:
+        replicated.wait_for_replay()
+        yield url
