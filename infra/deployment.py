@@ -13,9 +13,9 @@ from typing import Any
 from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from infra.checkov_skips import skip_checkov_checks
+from infra.compliance.checkov import skip_checkov_checks
 from infra.config import EnvironmentConfig
-from infra.nag_acknowledgements import acknowledge
+from infra.compliance.nag import acknowledge
 from infra.stacks.data import DataStack
 from infra.stacks.keys import KeysStack
 from infra.stacks.monitoring import MonitoringStack
@@ -94,7 +94,7 @@ def build(app: App, config: EnvironmentConfig) -> Deployment:
         Tags.of(stack).add("project", config.project)
         Tags.of(stack).add("environment", config.name)
         Tags.of(stack).add("managed-by", "aws-cdk")
-    acknowledge(deployment, config)
-    skip_checkov_checks(deployment, config)
+    acknowledge(deployment.by_kind, config)
+    skip_checkov_checks(deployment.by_kind, config)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return deployment

@@ -23,7 +23,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.catalog import retention
+from infra.config.catalog import retention
 from infra.config import EnvironmentConfig
 
 ENGINE = "valkey"

@@ -10,7 +10,7 @@ from constructs import Construct
 from infra.config import EnvironmentConfig
 from infra.constructs.backups import Backups
 from infra.constructs.cache import Cache
-from infra.constructs.database import Database
+from infra.constructs.database.instances import Database
 from infra.constructs.keys import DataKeys
 from infra.stacks.network import NetworkStack
 

@@ -11,7 +11,7 @@ from constructs import Construct
 from infra.config import EnvironmentConfig, Severity
 from infra.constructs.alerting import Alerting
 from infra.constructs.keys import DataKeys
-from infra.constructs.monitoring import MonitoredResources, Monitoring
+from infra.constructs.monitoring.dashboards import MonitoredResources, Monitoring
 from infra.stacks.data import DataStack
 from infra.stacks.services import ServicesStack
 

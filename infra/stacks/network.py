@@ -9,8 +9,8 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
-from infra.constructs.network import Network
-from infra.constructs.security_groups import SecurityGroups
+from infra.constructs.network.vpc import Network
+from infra.constructs.network.security_groups import SecurityGroups
 
 
 class NetworkStack(Stack):

@@ -8,9 +8,9 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
-from infra.constructs.jobs import Jobs
+from infra.constructs.jobs.migrate import Jobs
 from infra.constructs.keys import DataKeys
-from infra.constructs.pgbouncer import PgBouncer
+from infra.constructs.pgbouncer.service import PgBouncer
 from infra.stacks.data import DataStack
 from infra.stacks.network import NetworkStack
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.synth import SynthResult
+from infra.tooling.synth import SynthResult
 from tests.infra.conftest import only, resources_of, text_of
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.catalog import check_instance_class, retention
+from infra.config.catalog import check_instance_class, retention
 from infra.config import ConfigError, EnvironmentConfig, load_config
 from tests.infra.conftest import repo_root
 

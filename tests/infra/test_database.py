@@ -7,8 +7,8 @@ from typing import Any
 from aws_cdk import aws_rds as rds
 
 from infra.config import EnvironmentConfig
-from infra.constructs.database import POSTGRES_VERSION
-from infra.synth import SynthResult
+from infra.constructs.database.instances import POSTGRES_VERSION
+from infra.tooling.synth import SynthResult
 from tests.infra.conftest import only, resources_of, text_of
 
 

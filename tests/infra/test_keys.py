@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.constructs.keys import KEY_SPECS
-from infra.synth import SynthResult
+from infra.tooling.synth import SynthResult
 from tests.infra.conftest import resources_of, text_of
 
 

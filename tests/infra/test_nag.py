@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from infra.config import EnvironmentConfig
-from infra.nag_acknowledgements import ACKNOWLEDGEMENTS
-from infra.synth import SynthResult
+from infra.compliance.nag import ACKNOWLEDGEMENTS
+from infra.tooling.synth import SynthResult
 
 
 def test_no_unacknowledged_findings(synth: dict[str, SynthResult], env: str) -> None:

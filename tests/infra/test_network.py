@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.constructs.network import INTERFACE_ENDPOINTS
-from infra.constructs.security_groups import DESCRIPTIONS, PATHS
-from infra.synth import SynthResult
+from infra.constructs.network.vpc import INTERFACE_ENDPOINTS
+from infra.constructs.network.security_groups import DESCRIPTIONS, PATHS
+from infra.tooling.synth import SynthResult
 from tests.infra.conftest import only, resources_of, text_of
 
 

@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from infra.config import EnvironmentConfig
-from infra.pgbouncer_ini import NLB_IDLE_TIMEOUT_SECONDS, parse_ini, render_ini
-from infra.synth import SynthResult
+from infra.constructs.pgbouncer.ini import NLB_IDLE_TIMEOUT_SECONDS, parse_ini, render_ini
+from infra.tooling.synth import SynthResult
 from tests.infra.conftest import only, resources_of, text_of
 
 

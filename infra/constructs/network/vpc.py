@@ -14,7 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.catalog import retention
+from infra.config.catalog import retention
 from infra.config import EnvironmentConfig
 
 APP_SUBNETS = "app"

@@ -7,17 +7,12 @@ acknowledgement suppresses nothing, so stale entries cannot linger.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, Stack, Validations
 
 from infra.config import EnvironmentConfig
-from infra.construct_paths import find_construct
-
-if TYPE_CHECKING:
-    from infra.deployment import Deployment
+from infra.compliance.paths import find_construct
 
 PLUGIN = "AwsSolutions"
 
@@ -156,12 +151,12 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
 )  # fmt: skip
 
 
-def acknowledge(deployment: Deployment, config: EnvironmentConfig) -> None:
+def acknowledge(stacks: Mapping[str, Stack], config: EnvironmentConfig) -> None:
     """Attach the acknowledgements of ``config``'s environment to their constructs."""
     for entry in ACKNOWLEDGEMENTS:
         if not entry.applies(config):
             continue
-        target = find_construct(deployment.stack(entry.stack), entry.path)
+        target = find_construct(stacks[entry.stack], entry.path)
         Validations.of(target).acknowledge(
             Acknowledgment(id=entry.acknowledged_id, reason=entry.reason)
         )

@@ -27,10 +27,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.catalog import retention
+from infra.config.catalog import retention
 from infra.config import EnvironmentConfig
 from infra.constructs.secret_access import grant_decrypt_via_secrets_manager, secret_reference
-from infra.pgbouncer_ini import (
+from infra.constructs.pgbouncer.ini import (
     CONFIG_DIR,
     LISTEN_PORT,
     NLB_IDLE_TIMEOUT_SECONDS,

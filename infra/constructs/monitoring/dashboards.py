@@ -31,9 +31,9 @@ from cdk_monitoring_constructs import (
 from constructs import Construct
 
 from datalayer.metric_names import Metric
-from infra.alarm_rules import AlarmRule, thresholds
+from infra.constructs.monitoring.escalation import AlarmRule, thresholds
 from infra.config import EnvironmentConfig, Severity
-from infra.constructs import monitoring_rules as rules
+from infra.constructs.monitoring import rules
 
 DASHBOARDS = ("database-overview", "cache-performance", "vector-search-analytics")
 

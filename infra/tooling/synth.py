@@ -21,7 +21,7 @@ from aws_cdk import App
 from infra.config import load_config
 from infra.deployment import APP_CONTEXT, build
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "staging", "prod")
 STACK_KINDS = ("keys", "network", "data", "services", "monitoring")
 

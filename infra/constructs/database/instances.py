@@ -28,7 +28,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from datalayer.metric_names import NAMESPACE, Metric
-from infra.catalog import instance_type_name, retention
+from infra.config.catalog import instance_type_name, retention
 from infra.config import EnvironmentConfig
 
 POSTGRES_VERSION = rds.PostgresEngineVersion.VER_17_9

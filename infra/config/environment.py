@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from infra.catalog import (
+from infra.config.catalog import (
     CACHE_NODE_TYPES,
     LOG_RETENTION_DAYS,
     RDS_MONITORING_INTERVALS,
     check_instance_class,
 )
-from infra.config_alerting import (
+from infra.config.alerting import (
     AlarmThresholds,
     AlertingConfig,
     Channel,
@@ -28,7 +28,7 @@ from infra.config_alerting import (
     parse_alarms,
     parse_alerting,
 )
-from infra.context_reader import ConfigError, Section, deep_merge
+from infra.config.reader import ConfigError, Section, deep_merge
 
 __all__ = [
     "AlarmThresholds",
