@@ -23,7 +23,7 @@ from infra.deployment import APP_CONTEXT, build
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "staging", "prod")
-STACK_KINDS = ("keys", "network", "data", "services", "monitoring")
+STACK_KINDS = ("keys", "network", "data", "services", "operations", "monitoring")
 
 
 def cdk_context() -> dict[str, Any]:

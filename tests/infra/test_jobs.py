@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from infra import assets
-from infra.constructs.jobs.packaging import LAMBDA_PYTHON_VERSION, LAMBDA_RUNTIME, migrations_digest, tree_digest
+from infra.constructs.jobs.packaging import (
+    LAMBDA_PYTHON_VERSION,
+    LAMBDA_RUNTIME,
+    migrations_digest,
+    tree_digest,
+)
 from infra.tooling.synth import SynthResult
 from tests.infra.conftest import only, repo_root, resources_of, text_of
 

@@ -29,7 +29,7 @@ def test_every_applicable_acknowledgement_is_used(
         if not ack.applies(configs[env]):
             continue
         where = f"recipe-{env}-{ack.stack}/{ack.path}"
-        assert (ack.acknowledged_id, where) in used, f"unused: {ack.rule} at {where}"
+        assert (ack.acknowledged_id(configs[env]), where) in used, f"unused: {ack.rule} at {where}"
 
 
 def test_every_acknowledgement_gives_a_specific_reason() -> None:
