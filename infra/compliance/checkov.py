@@ -55,6 +55,11 @@ SKIPS: tuple[CheckovSkip, ...] = (
         "trigger, which fails the deployment on error; a DLQ only catches async invocations.",
     ),
     CheckovSkip(
+        "services", "Jobs/Migrate", "CKV_AWS_115",
+        "No reserved concurrency on purpose: it fails in accounts with a low concurrency "
+        "quota, and the migration runner's advisory lock already serializes concurrent runs.",
+    ),
+    CheckovSkip(
         "services", "Jobs/Migrate", "CKV_AWS_173",
         "The environment holds no secret (a secret ARN, an SSL mode and log settings); Lambda "
         "encrypts it at rest with its service key. Credentials are fetched at run time.",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import assets
+from infra.constructs.jobs import packaging as assets
 from infra.constructs.jobs.packaging import (
     LAMBDA_PYTHON_VERSION,
     LAMBDA_RUNTIME,
