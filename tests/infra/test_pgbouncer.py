@@ -141,9 +141,7 @@ def test_credentials_are_injected_as_secrets_never_as_text(
     assert "unset AUTH_PASSWORD ADMIN_PASSWORD STATS_PASSWORD" in container["Command"][0]
 
 
-def test_health_check_names_a_user_pgbouncer_knows(
-    synth: dict[str, SynthResult], env: str
-) -> None:
+def test_health_check_names_a_user_pgbouncer_knows(synth: dict[str, SynthResult], env: str) -> None:
     command = text_of(_containers(synth, env)["pgbouncer"]["HealthCheck"]["Command"])
     assert "-U pgbouncer_stats -d pgbouncer" in command
 
