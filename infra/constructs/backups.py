@@ -12,7 +12,7 @@ governance mode in dev and staging, compliance mode in prod.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
@@ -39,9 +39,15 @@ class Backups(Construct):
         database: rds.IDatabaseInstance,
     ) -> None:
         super().__init__(scope, construct_id)
+        # CloudFormation requires a name; the first block of the stack's id makes it unique
+        # per stack creation, so a re-created stack never collides with the retained vault.
+        stack_guid = Fn.select(2, Fn.split("/", Aws.STACK_ID))
         self.vault = backup.BackupVault(
             self,
             "Vault",
+            backup_vault_name=Fn.join(
+                "-", [f"{prefix}-vault", Fn.select(0, Fn.split("-", stack_guid))]
+            ),
             encryption_key=key,
             lock_configuration=vault_lock(plan_config),
             # Retained in every environment: CloudFormation cannot delete a vault that holds

@@ -273,6 +273,8 @@ class Database(Construct):
             exclude_characters=PASSWORD_EXCLUDED,
         )
         rotation.node.add_dependency(attachment)
+        # The schedule itself is created under the secret, not under the rotation.
+        secret.node.find_child("RotationSchedule").node.add_dependency(attachment)
         return rotation
 
     def _log_groups(
