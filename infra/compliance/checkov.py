@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
 from aws_cdk import CfnResource, Stack
 
-from infra.config import EnvironmentConfig
 from infra.compliance.paths import find_resource
+from infra.config import EnvironmentConfig
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
 from aws_cdk import Acknowledgment, Stack, Validations
 
-from infra.config import EnvironmentConfig
 from infra.compliance.paths import find_construct
+from infra.config import EnvironmentConfig
 
 PLUGIN = "AwsSolutions"
 

@@ -8,17 +8,11 @@ a message instead of producing a template that fails half-way through a deployme
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-import re
 from typing import Literal
 
-from infra.config.catalog import (
-    CACHE_NODE_TYPES,
-    LOG_RETENTION_DAYS,
-    RDS_MONITORING_INTERVALS,
-    check_instance_class,
-)
 from infra.config.alerting import (
     AlarmThresholds,
     AlertingConfig,
@@ -28,6 +22,12 @@ from infra.config.alerting import (
     SlackConfig,
     parse_alarms,
     parse_alerting,
+)
+from infra.config.catalog import (
+    CACHE_NODE_TYPES,
+    LOG_RETENTION_DAYS,
+    RDS_MONITORING_INTERVALS,
+    check_instance_class,
 )
 from infra.config.reader import ConfigError, Section, deep_merge
 

@@ -23,8 +23,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.config.catalog import retention
 from infra.config import CacheConfig
+from infra.config.catalog import retention
 
 ENGINE = "valkey"
 PORT = 6379

@@ -22,7 +22,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-
 ADMIN_ACTIONS = (
     "kms:CreateAlias",
     "kms:UpdateAlias",

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from infra.config.catalog import check_instance_class, retention
 from infra.config import ConfigError, EnvironmentConfig, load_config
+from infra.config.catalog import check_instance_class, retention
 from tests.infra.conftest import repo_root
 
 

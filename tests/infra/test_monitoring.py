@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from datalayer.metric_names import NAMESPACE, Metric
-from infra.constructs.monitoring.escalation import escalation_steps
 from infra.config import EnvironmentConfig
+from infra.constructs.monitoring.escalation import escalation_steps
 from infra.tooling.synth import SynthResult
 from tests.infra.conftest import only, resources_of, text_of
 

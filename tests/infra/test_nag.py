@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from infra.config import EnvironmentConfig
 from infra.compliance.nag import ACKNOWLEDGEMENTS
+from infra.config import EnvironmentConfig
 from infra.tooling.synth import SynthResult
 
 

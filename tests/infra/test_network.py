@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.constructs.network.vpc import INTERFACE_ENDPOINTS
 from infra.constructs.network.security_groups import DESCRIPTIONS, PATHS
+from infra.constructs.network.vpc import INTERFACE_ENDPOINTS
 from infra.tooling.synth import SynthResult
 from tests.infra.conftest import only, resources_of, text_of
 

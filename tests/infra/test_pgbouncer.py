@@ -30,7 +30,7 @@ def _image(value: Any) -> str:
     if isinstance(value, str):
         return value
     separator, parts = value["Fn::Join"]
-    return separator.join(p if isinstance(p, str) else "amazonaws.com" for p in parts)
+    return str(separator).join(p if isinstance(p, str) else "amazonaws.com" for p in parts)
 
 
 def _ini(synth: dict[str, SynthResult], env: str) -> dict[str, dict[str, str]]:

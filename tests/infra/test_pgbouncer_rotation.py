@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -78,7 +79,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _local_ini(config: EnvironmentConfig, upstream: dict[str, str], root: Path, port: int) -> str:
+def _local_ini(config: EnvironmentConfig, upstream: dict[str, Any], root: Path, port: int) -> str:
     users = PoolerUsers(auth_user=config.database.pgbouncer_auth_username)
     rendered = render_ini(
         config.pgbouncer, database_name=upstream["dbname"], users=users,
@@ -135,13 +136,13 @@ def pooler(database_url: str, configs: dict[str, EnvironmentConfig]) -> Iterator
         for path in root.iterdir():
             shutil.chown(path, "embedded_postgres")
         command[1:1] = ["-u", "embedded_postgres"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10
     while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    yield Pooler(port, upstream["dbname"], users, passwords, root / "pgbouncer.log", process)
+    yield Pooler(port, str(upstream["dbname"]), users, passwords, root / "pgbouncer.log", process)
     process.terminate()
     process.wait(timeout=10)
     shutil.rmtree(root, ignore_errors=True)
@@ -179,11 +180,13 @@ def test_application_cannot_use_the_admin_console(
     app_user = configs["prod"].database.app_login_username
     with pytest.raises(psycopg.OperationalError):
         pooler.connect(app_user, "app-first-password", "pgbouncer").close()
-    with pooler.connect(
-        pooler.users.stats_user, pooler.passwords[pooler.users.stats_user], "pgbouncer"
-    ) as console:
-        with pytest.raises(psycopg.Error):
-            console.execute("PAUSE")  # stats users may look, not act
+    with (
+        pooler.connect(
+            pooler.users.stats_user, pooler.passwords[pooler.users.stats_user], "pgbouncer"
+        ) as console,
+        pytest.raises(psycopg.Error),
+    ):
+        console.execute("PAUSE")  # stats users may look, not act
     pooler.admin("SHOW POOLS")
 
 
@@ -192,7 +195,7 @@ def test_health_check_is_not_logged_as_an_unknown_user(pooler: Pooler) -> None:
     command = health_check_command(users).replace("6432", str(pooler.port)).split()
     command[0] = str(PG_ISREADY)
     for _ in range(3):
-        assert subprocess.run(command, check=False).returncode == 0  # noqa: S603
+        assert subprocess.run(command, check=False).returncode == 0
     time.sleep(0.2)
     log = pooler.log.read_text()
     assert "no such user" not in log

@@ -35,8 +35,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
 from datalayer.metric_names import NAMESPACE, Metric
-from infra.config.catalog import instance_type_name, retention
 from infra.config import DatabaseConfig
+from infra.config.catalog import instance_type_name, retention
 
 POSTGRES_VERSION = rds.PostgresEngineVersion.VER_17_9
 """Newest PostgreSQL 17 minor in aws-cdk-lib 2.275 (a test fails when a newer one appears)."""

@@ -18,8 +18,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.constructs.jobs.packaging import LAMBDA_RUNTIME, migrations_digest, python_lambda_code
 from infra.config.catalog import retention
+from infra.constructs.jobs.packaging import LAMBDA_RUNTIME, migrations_digest, python_lambda_code
 from infra.constructs.secret_access import grant_decrypt_via_secrets_manager, secret_reference
 
 MIGRATE_TIMEOUT = Duration.minutes(10)

@@ -30,9 +30,9 @@ from cdk_monitoring_constructs import (
 from constructs import Construct
 
 from datalayer.metric_names import Metric
-from infra.constructs.monitoring.escalation import AlarmRule, thresholds
 from infra.config import EnvironmentConfig, Severity
 from infra.constructs.monitoring import rules
+from infra.constructs.monitoring.escalation import AlarmRule, thresholds
 from infra.constructs.monitoring.resources import MonitoredResources
 
 DASHBOARDS = ("database-overview", "cache-performance", "vector-search-analytics")

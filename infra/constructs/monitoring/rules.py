@@ -8,13 +8,14 @@ datalayer emits (see :mod:`datalayer.metric_names`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from datalayer.metric_names import NAMESPACE, Dimension, Metric
-from infra.constructs.monitoring.escalation import AlarmRule
-from infra.config.catalog import DB_INSTANCE_MEMORY_GIB, GIB
 from infra.config import EnvironmentConfig
+from infra.config.catalog import DB_INSTANCE_MEMORY_GIB, GIB
+from infra.constructs.monitoring.escalation import AlarmRule
 from infra.constructs.monitoring.resources import MonitoredResources
 
 GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD

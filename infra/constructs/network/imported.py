@@ -31,25 +31,21 @@ class ImportedNetwork(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         zones = len(availability_zones)
-        isolated = (
-            {
-                "isolated_subnet_ids": Fn.split(
-                    ",", read(self, prefix, Keys.DATA_SUBNET_IDS), zones
-                ),
-                "isolated_subnet_names": [DATA_SUBNETS],
-            }
-            if data_subnets
-            else {}
-        )
-        self.vpc = ec2.Vpc.from_vpc_attributes(
-            self,
-            "Vpc",
-            vpc_id=read(self, prefix, Keys.VPC_ID),
-            availability_zones=list(availability_zones),
-            private_subnet_ids=Fn.split(",", read(self, prefix, Keys.APP_SUBNET_IDS), zones),
-            private_subnet_names=[APP_SUBNETS],
-            **isolated,
-        )
+        app_ids = Fn.split(",", read(self, prefix, Keys.APP_SUBNET_IDS), zones)
+        if data_subnets:
+            data_ids = Fn.split(",", read(self, prefix, Keys.DATA_SUBNET_IDS), zones)
+            self.vpc = ec2.Vpc.from_vpc_attributes(
+                self, "Vpc", vpc_id=read(self, prefix, Keys.VPC_ID),
+                availability_zones=list(availability_zones),
+                private_subnet_ids=app_ids, private_subnet_names=[APP_SUBNETS],
+                isolated_subnet_ids=data_ids, isolated_subnet_names=[DATA_SUBNETS],
+            )  # fmt: skip
+        else:  # a stack that does not use the data subnets must not read them (unused input)
+            self.vpc = ec2.Vpc.from_vpc_attributes(
+                self, "Vpc", vpc_id=read(self, prefix, Keys.VPC_ID),
+                availability_zones=list(availability_zones),
+                private_subnet_ids=app_ids, private_subnet_names=[APP_SUBNETS],
+            )  # fmt: skip
         Validations.of(self.vpc).acknowledge(
             Acknowledgment(
                 id="Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId",

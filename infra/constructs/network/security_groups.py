@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-
 PGBOUNCER_PORT = 6432
 POSTGRES_PORT = 5432
 CACHE_PORT = 6379

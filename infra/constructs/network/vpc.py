@@ -15,8 +15,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config.catalog import retention
 from infra.config import NetworkConfig
+from infra.config.catalog import retention
 
 APP_SUBNETS = "app"
 DATA_SUBNETS = "data"

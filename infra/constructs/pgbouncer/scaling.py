@@ -98,7 +98,7 @@ class ConnectionScaling(Construct):
             evaluation_periods=minutes,
             datapoints_to_alarm=minutes,
             treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
-            alarm_description=f"PgBouncer connection utilisation: {construct_id} after {minutes} min",
+            alarm_description=f"PgBouncer connection utilisation: {construct_id}, {minutes} min",
         )
         alarm.add_alarm_action(actions.ApplicationScalingAction(action))
         return alarm
