@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         default="recipe_app",
         description="NOLOGIN role that migrations grant the application's privileges to.",
     )
+    login_role_secret_arns: str = Field(
+        default="",
+        description="Comma-separated Secrets Manager ARNs of the login roles' credentials "
+        "(the migration Lambda sets those roles' passwords).",
+    )
     database_secret_arn: str | None = Field(
         default=None,
         description="Secrets Manager ARN of the RDS credentials JSON; user and password "
@@ -187,6 +192,10 @@ class Settings(BaseSettings):
                 if name not in given:
                     data = {**data, name: value}
         return data
+
+    def login_role_secret_arn_list(self) -> list[str]:
+        """``LOGIN_ROLE_SECRET_ARNS`` as a list."""
+        return [arn.strip() for arn in self.login_role_secret_arns.split(",") if arn.strip()]
 
     @field_validator("database_url", "database_read_url", "pgbouncer_admin_url")
     @classmethod

@@ -13,13 +13,14 @@ from typing import Any
 from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from infra.checkov_skips import skip_checkov_checks
+from infra.compliance.checkov import skip_checkov_checks
+from infra.compliance.nag import acknowledge
 from infra.config import EnvironmentConfig
-from infra.nag_acknowledgements import acknowledge
 from infra.stacks.data import DataStack
 from infra.stacks.keys import KeysStack
 from infra.stacks.monitoring import MonitoringStack
 from infra.stacks.network import NetworkStack
+from infra.stacks.operations import OperationsStack
 from infra.stacks.services import ServicesStack
 
 APP_CONTEXT: dict[str, Any] = {
@@ -30,23 +31,35 @@ APP_CONTEXT: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Deployment:
-    """The five stacks of one environment, in deployment order."""
+    """The six stacks of one environment, in deployment order."""
 
     keys: KeysStack
     network: NetworkStack
     data: DataStack
     services: ServicesStack
+    operations: OperationsStack
     monitoring: MonitoringStack
 
     @property
     def stacks(self) -> list[Stack]:
         """All stacks, in deployment order."""
-        return [self.keys, self.network, self.data, self.services, self.monitoring]
+        return list(self.by_kind.values())
+
+    @property
+    def by_kind(self) -> dict[str, Stack]:
+        """The stacks keyed by kind: keys, network, data, services, operations, monitoring."""
+        return {
+            "keys": self.keys,
+            "network": self.network,
+            "data": self.data,
+            "services": self.services,
+            "operations": self.operations,
+            "monitoring": self.monitoring,
+        }
 
     def stack(self, kind: str) -> Stack:
-        """The stack of ``kind``: keys, network, data, services or monitoring."""
-        stack: Stack = getattr(self, kind)
-        return stack
+        """The stack of ``kind``."""
+        return self.by_kind[kind]
 
 
 def build(app: App, config: EnvironmentConfig) -> Deployment:
@@ -77,24 +90,33 @@ def build(app: App, config: EnvironmentConfig) -> Deployment:
         **common("network", "VPC, endpoints, flow logs, security groups", stateful=False),
     )  # fmt: skip
     data = DataStack(
-        app, f"{prefix}-data", config=config, network=network, keys=keys.keys,
+        app, f"{prefix}-data", config=config, keys=keys.keys,
         **common("data", "RDS PostgreSQL, Valkey cache, AWS Backup", stateful=True),
     )  # fmt: skip
     services = ServicesStack(
-        app, f"{prefix}-services", config=config, network=network, data=data, keys=keys.keys,
+        app, f"{prefix}-services", config=config, keys=keys.keys,
         **common("services", "PgBouncer on ECS Fargate, migration job", stateful=False),
     )  # fmt: skip
+    operations = OperationsStack(
+        app, f"{prefix}-operations", config=config, keys=keys.keys,
+        **common("operations", "operational jobs and workflows", stateful=False),
+    )  # fmt: skip
     monitoring = MonitoringStack(
-        app, f"{prefix}-monitoring", config=config, keys=keys.keys, data=data,
-        services=services,
+        app, f"{prefix}-monitoring", config=config, keys=keys.keys,
         **common("monitoring", "alert topics, alarms, dashboards", stateful=False),
     )  # fmt: skip
-    deployment = Deployment(keys, network, data, services, monitoring)
+    # Later stacks read earlier ones through SSM parameters, not exports: the order of
+    # deployment is declared here instead of following from references.
+    data.add_stack_dependency(network, "reads the network's SSM parameters")
+    services.add_stack_dependency(data, "reads the database's SSM parameters")
+    operations.add_stack_dependency(services, "restarts the PgBouncer service by name")
+    monitoring.add_stack_dependency(services, "reads the PgBouncer load balancer's SSM parameters")
+    deployment = Deployment(keys, network, data, services, operations, monitoring)
     for stack in deployment.stacks:
         Tags.of(stack).add("project", config.project)
         Tags.of(stack).add("environment", config.name)
         Tags.of(stack).add("managed-by", "aws-cdk")
-    acknowledge(deployment, config)
-    skip_checkov_checks(deployment, config)
+    acknowledge(deployment.by_kind, config)
+    skip_checkov_checks(deployment.by_kind, config)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return deployment

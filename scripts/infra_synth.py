@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infra.scanners import CheckovResult, LintResult, scan
-from infra.synth import ENVIRONMENTS, STACK_KINDS, SynthResult, synthesize
+from infra.tooling.scanners import CheckovResult, LintResult, scan
+from infra.tooling.synth import ENVIRONMENTS, STACK_KINDS, SynthResult, synthesize
 
 
 def summary(

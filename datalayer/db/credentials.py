@@ -87,34 +87,52 @@ class SecretsManagerCredentials:
         return self.current().url(sslmode or DEFAULT_SSLMODE)
 
     def _fetch(self) -> RdsSecret:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        client = self.client
-        if client is None:
-            import boto3
-
-            client = self.client = boto3.client("secretsmanager")
-        try:
-            response = client.get_secret_value(SecretId=self.secret_arn)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "unknown")
-            raise UnavailableError(
-                f"database credentials could not be read from Secrets Manager ({code})",
-                reason=UnavailableReason.CREDENTIALS_UNAVAILABLE,
-            ) from None
-        except BotoCoreError:
-            raise UnavailableError(
-                "database credentials could not be read from Secrets Manager",
-                reason=UnavailableReason.CREDENTIALS_UNAVAILABLE,
-            ) from None
+        data = read_secret_json(self.secret_arn, self._client())
         self.fetches += 1
         try:
-            return RdsSecret.model_validate(json.loads(response["SecretString"]))
+            return RdsSecret.model_validate(data)
         except (ValidationError, ValueError, KeyError, TypeError):
             raise ConfigurationError(
                 "DATABASE_SECRET_ARN: the secret is not RDS credentials JSON "
                 "(username, password, host, port, dbname)"
             ) from None
+
+    def _client(self) -> Any:
+        if self.client is None:
+            import boto3
+
+            self.client = boto3.client("secretsmanager")
+        return self.client
+
+
+def read_secret_json(secret_arn: str, client: Any = None) -> dict[str, Any]:
+    """The JSON object stored in a Secrets Manager secret (failures typed, never echoed)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if client is None:
+        import boto3
+
+        client = boto3.client("secretsmanager")
+    try:
+        response = client.get_secret_value(SecretId=secret_arn)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "unknown")
+        raise UnavailableError(
+            f"credentials could not be read from Secrets Manager ({code})",
+            reason=UnavailableReason.CREDENTIALS_UNAVAILABLE,
+        ) from None
+    except BotoCoreError:
+        raise UnavailableError(
+            "credentials could not be read from Secrets Manager",
+            reason=UnavailableReason.CREDENTIALS_UNAVAILABLE,
+        ) from None
+    try:
+        data = json.loads(response["SecretString"])
+    except (ValueError, KeyError, TypeError):
+        data = None
+    if not isinstance(data, dict):
+        raise ConfigurationError("a secret does not hold a JSON object") from None
+    return data
 
 
 @lru_cache(maxsize=8)

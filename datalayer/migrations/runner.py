@@ -161,6 +161,12 @@ def downgrade(
     return _run(url, command.downgrade, revision, script_location, settings)
 
 
+def revisions(*, script_location: Path = MIGRATIONS_DIR) -> list[str]:
+    """Every version of the code, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config(script_location))
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+
+
 @dataclass(frozen=True)
 class MigrationStatus:
     current: tuple[str, ...]

@@ -10,7 +10,8 @@ high      15 minutes             e-mail + Slack
 critical  30 minutes             PagerDuty (prod; e-mail + Slack elsewhere)
 ========  =====================  ========================================
 
-An alarm rule climbs the ladder up to its own severity: see :mod:`infra.alarm_rules`.
+An alarm rule climbs the ladder up to its own severity: see
+:mod:`infra.constructs.monitoring.escalation`.
 Slack goes through AWS Chatbot; PagerDuty through an HTTPS subscription whose URL (it holds
 the integration key) is read from Secrets Manager at deploy time, never written in a template.
 """

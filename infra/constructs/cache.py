@@ -23,8 +23,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.catalog import retention
-from infra.config import EnvironmentConfig
+from infra.config import CacheConfig
+from infra.config.catalog import retention
 
 ENGINE = "valkey"
 PORT = 6379
@@ -44,21 +44,23 @@ class Cache(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        prefix: str,
+        cache: CacheConfig,
+        retain: bool,
         subnet_ids: list[str],
         security_group: ec2.ISecurityGroup,
         key: kms.IKey,
         logs_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        cache = config.cache
-        removal = RemovalPolicy.RETAIN if config.retain_on_delete else RemovalPolicy.DESTROY
-        self.replication_group_id = f"{config.prefix}-cache"
+        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+        self._prefix = prefix
+        self.replication_group_id = replication_group_id(prefix)
         self.auth_token = secretsmanager.Secret(
             self,
             "AuthToken",
-            secret_name=f"{config.prefix}/cache/auth-token",
-            description=f"{config.prefix}: AUTH token of the cache replication group",
+            secret_name=f"{prefix}/cache/auth-token",
+            description=f"{prefix}: AUTH token of the cache replication group",
             encryption_key=key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 secret_string_template=json.dumps({}),
@@ -68,24 +70,25 @@ class Cache(Construct):
                 include_space=False,
             ),
         )
+        # Kept with the cache's final snapshot in staging and prod.
+        self.auth_token.apply_removal_policy(removal)
         subnet_group = elasticache.CfnSubnetGroup(
             self,
             "Subnets",
-            cache_subnet_group_name=f"{config.prefix}-cache",
-            description=f"{config.prefix}: isolated data subnets",
+            cache_subnet_group_name=f"{prefix}-cache",
+            description=f"{prefix}: isolated data subnets",
             subnet_ids=subnet_ids,
         )
         self.parameter_group = elasticache.CfnParameterGroup(
             self,
             "Parameters",
             cache_parameter_group_family=f"{ENGINE}{cache.engine_version.split('.')[0]}",
-            description=f"{config.prefix}: LRU eviction across all keys",
+            description=f"{prefix}: LRU eviction across all keys",
             properties={"maxmemory-policy": "allkeys-lru"},
         )
         self.slow_log = logs.LogGroup(
             self,
             "SlowLog",
-            log_group_name=f"/{config.project}/{config.name}/cache/slow-log",
             encryption_key=logs_key,
             retention=retention(cache.log_retention_days),
             removal_policy=removal,
@@ -96,7 +99,7 @@ class Cache(Construct):
             self,
             "ReplicationGroup",
             replication_group_id=self.replication_group_id,
-            replication_group_description=f"{config.prefix}: L2 cache of the datalayer",
+            replication_group_description=f"{prefix}: L2 cache of the datalayer",
             engine=ENGINE,
             engine_version=cache.engine_version,
             cache_node_type=cache.node_type,
@@ -130,7 +133,7 @@ class Cache(Construct):
             ],
         )
         self.replication_group.apply_removal_policy(
-            RemovalPolicy.SNAPSHOT if config.retain_on_delete else RemovalPolicy.DESTROY
+            RemovalPolicy.SNAPSHOT if retain else RemovalPolicy.DESTROY
         )
         self.replication_group.node.add_dependency(subnet_group)
         self.replication_group.node.add_dependency(self.auth_token)
@@ -139,9 +142,19 @@ class Cache(Construct):
     @property
     def node_ids(self) -> list[str]:
         """Cache cluster ids of the member nodes (the CloudWatch ``CacheClusterId`` values)."""
-        return [f"{self.replication_group_id}-{index:03d}" for index in range(1, self._nodes + 1)]
+        return node_ids(self._prefix, self._nodes - 1)
 
     @property
     def endpoint(self) -> str:
         """Primary endpoint address (a CloudFormation token)."""
         return self.replication_group.attr_primary_end_point_address
+
+
+def replication_group_id(prefix: str) -> str:
+    """The replication group's id."""
+    return f"{prefix}-cache"
+
+
+def node_ids(prefix: str, replicas: int) -> list[str]:
+    """Cache cluster ids of the member nodes (the CloudWatch ``CacheClusterId`` values)."""
+    return [f"{replication_group_id(prefix)}-{index:03d}" for index in range(1, replicas + 2)]

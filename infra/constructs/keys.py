@@ -6,9 +6,11 @@ Each key policy has three parts and nothing else:
 * use through the AWS services that own the data (``kms:ViaService`` + ``kms:CallerAccount``),
   so an IAM principal of the account can use the key only through those services and only
   when its own IAM policy also allows it;
-* where a service encrypts on its own behalf (CloudWatch Logs, CloudWatch alarms and
-  EventBridge publishing to encrypted SNS topics), that service principal, pinned to this
-  account by condition.
+* where a service encrypts on its own behalf, that service principal: CloudWatch Logs
+  scoped by the log-group ARN in the encryption context, CloudWatch alarms pinned to this
+  account (``aws:SourceAccount``), and EventBridge scoped by the topic ARN in the encryption
+  context: EventBridge does not send ``aws:SourceAccount`` when it publishes to an
+  encrypted topic, so that condition would silently drop every event.
 """
 
 from __future__ import annotations
@@ -20,25 +22,32 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
-
 ADMIN_ACTIONS = (
-    "kms:Create*",
-    "kms:Describe*",
-    "kms:Enable*",
-    "kms:List*",
-    "kms:Put*",
-    "kms:Update*",
-    "kms:Revoke*",
-    "kms:Disable*",
-    "kms:Get*",
-    "kms:Delete*",
+    "kms:CreateAlias",
+    "kms:UpdateAlias",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:RotateKeyOnDemand",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:UpdateKeyDescription",
+    "kms:RevokeGrant",
     "kms:TagResource",
     "kms:UntagResource",
     "kms:ScheduleKeyDeletion",
     "kms:CancelKeyDeletion",
-    "kms:RotateKeyOnDemand",
 )
+"""Listed one by one: a ``kms:Create*`` wildcard would also grant ``kms:CreateGrant``."""
 USE_ACTIONS = (
     "kms:Encrypt",
     "kms:Decrypt",
@@ -56,7 +65,7 @@ class KeySpec:
     name: str
     description: str
     via_services: tuple[str, ...]
-    service_principals: tuple[str, ...] = ()
+    alarms_publish: bool = False
     logs: bool = False
 
 
@@ -69,17 +78,17 @@ KEY_SPECS = (
     KeySpec("exports", "GDPR data exports and snapshot exports to S3", ("s3", "rds")),
     KeySpec("logs", "CloudWatch Logs groups (flow logs, RDS, cache, PgBouncer, jobs)", (),
             logs=True),
-    KeySpec("alerting", "SNS alert topics", ("sns",),
-            service_principals=("cloudwatch.amazonaws.com", "events.amazonaws.com")),
+    KeySpec("alerting", "SNS alert topics", ("sns",), alarms_publish=True),
 )  # fmt: skip
 
 
 class DataKeys(Construct):
     """The six customer-managed keys: database, cache, backups, exports, logs and alerting."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, prefix: str, retain: bool) -> None:
         super().__init__(scope, construct_id)
-        self._config = config
+        self._prefix = prefix
+        self._retain = retain
         self.keys: dict[str, kms.Key] = {spec.name: self._key(spec) for spec in KEY_SPECS}
 
     @property
@@ -113,18 +122,15 @@ class DataKeys(Construct):
         return self.keys["alerting"]
 
     def _key(self, spec: KeySpec) -> kms.Key:
-        config = self._config
         return kms.Key(
             self,
             spec.name.capitalize(),
-            alias=f"alias/{config.prefix}/{spec.name}",
-            description=f"{config.prefix}: {spec.description}",
+            alias=f"alias/{self._prefix}/{spec.name}",
+            description=f"{self._prefix}: {spec.description}",
             enable_key_rotation=True,
             rotation_period=Duration.days(365),
-            pending_window=Duration.days(30 if config.retain_on_delete else 7),
-            removal_policy=RemovalPolicy.RETAIN
-            if config.retain_on_delete
-            else RemovalPolicy.DESTROY,
+            pending_window=Duration.days(30 if self._retain else 7),
+            removal_policy=RemovalPolicy.RETAIN if self._retain else RemovalPolicy.DESTROY,
             policy=self._policy(spec),
         )
 
@@ -174,14 +180,26 @@ class DataKeys(Construct):
                     conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
                 )
             )
-        if spec.service_principals:
+        if spec.alarms_publish:
             statements.append(
                 iam.PolicyStatement(
-                    sid="ServicesPublishToEncryptedTopics",
-                    principals=[iam.ServicePrincipal(p) for p in spec.service_principals],
+                    sid="CloudWatchAlarmsPublishToEncryptedTopics",
+                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                     resources=["*"],
                     conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                )
+            )
+            topics = (
+                f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:{self._prefix}-alerts-*"
+            )
+            statements.append(
+                iam.PolicyStatement(
+                    sid="EventBridgePublishesToEncryptedTopics",
+                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                    conditions={"ArnLike": {"kms:EncryptionContext:aws:sns:topicArn": topics}},
                 )
             )
         return iam.PolicyDocument(statements=statements)

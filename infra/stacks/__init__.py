@@ -1,2 +1,2 @@
 """Stacks that only compose constructs. Stateful (keys, data) and stateless (network,
-services, monitoring) resources live in different stacks."""
+services, operations, monitoring) resources live in different stacks."""

@@ -10,13 +10,15 @@ from constructs import Construct
 from infra.config import EnvironmentConfig
 from infra.constructs.backups import Backups
 from infra.constructs.cache import Cache
-from infra.constructs.database import Database
+from infra.constructs.database.instances import Database
+from infra.constructs.database.replicas import publish_endpoints
+from infra.constructs.handoff import Keys, publish
 from infra.constructs.keys import DataKeys
-from infra.stacks.network import NetworkStack
+from infra.constructs.network.imported import ImportedNetwork
 
 
 class DataStack(Stack):
-    """Database, cache and backups of one environment."""
+    """Database, cache and backups of one environment; hands its endpoints on through SSM."""
 
     def __init__(
         self,
@@ -24,34 +26,45 @@ class DataStack(Stack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        network: NetworkStack,
         keys: DataKeys,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        vpc = network.network.vpc
-        groups = network.security_groups
+        prefix = config.prefix
+        network = ImportedNetwork(
+            self, "Network", prefix=prefix, availability_zones=config.availability_zones,
+            security_groups=("database", "cache", "jobs"), data_subnets=True,
+        )  # fmt: skip
         self.database = Database(
             self,
             "Database",
-            config=config,
-            vpc=vpc,
-            data_subnets=network.network.data_subnets,
-            jobs_subnets=network.network.app_subnets,
-            security_group=groups.database,
-            jobs_security_group=groups.jobs,
+            prefix=prefix,
+            db=config.database,
+            retain=config.retain_on_delete,
+            vpc=network.vpc,
+            data_subnets=network.data_subnets,
+            jobs_subnets=network.app_subnets,
+            security_group=network.groups["database"],
+            jobs_security_group=network.groups["jobs"],
             key=keys.database,
             logs_key=keys.logs,
         )
         self.cache = Cache(
             self,
             "Cache",
-            config=config,
-            subnet_ids=vpc.select_subnets(subnet_group_name="data").subnet_ids,
-            security_group=groups.cache,
+            prefix=prefix,
+            cache=config.cache,
+            retain=config.retain_on_delete,
+            subnet_ids=network.vpc.select_subnets(subnet_group_name="data").subnet_ids,
+            security_group=network.groups["cache"],
             key=keys.cache,
             logs_key=keys.logs,
         )
         self.backups = Backups(
-            self, "Backups", config=config, key=keys.backups, database=self.database.primary
-        )
+            self, "Backups", prefix=prefix, plan_config=config.backup, key=keys.backups,
+            database=self.database.primary,
+        )  # fmt: skip
+        publish_endpoints(self, prefix, self.database)
+        for name, login in self.database.logins.items():
+            publish(self, prefix, Keys.secret(name), login.secret.secret_arn, f"{name} secret")
+        publish(self, prefix, Keys.secret("cache"), self.cache.auth_token.secret_arn, "cache AUTH")

@@ -18,4 +18,4 @@ class KeysStack(Stack):
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.keys = DataKeys(self, "Keys", config=config)
+        self.keys = DataKeys(self, "Keys", prefix=config.prefix, retain=config.retain_on_delete)

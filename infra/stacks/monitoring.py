@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Stack
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_rds as rds
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import EnvironmentConfig, Severity
 from infra.constructs.alerting import Alerting
+from infra.constructs.cache import node_ids
+from infra.constructs.database.instances import replica_identifier
+from infra.constructs.handoff import Keys, read
 from infra.constructs.keys import DataKeys
-from infra.constructs.monitoring import MonitoredResources, Monitoring
-from infra.stacks.data import DataStack
-from infra.stacks.services import ServicesStack
+from infra.constructs.monitoring.dashboards import Monitoring
+from infra.constructs.monitoring.resources import MonitoredResources
 
 
 class MonitoringStack(Stack):
@@ -26,23 +30,44 @@ class MonitoringStack(Stack):
         *,
         config: EnvironmentConfig,
         keys: DataKeys,
-        data: DataStack,
-        services: ServicesStack,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        prefix = config.prefix
         self.alerting = Alerting(self, "Alerting", config=config, key=keys.alerting)
         topics: dict[Severity, sns.ITopic] = dict(self.alerting.topics)
+        load_balancer_arn = read(self, prefix, Keys.PGBOUNCER_LB)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             config=config,
             topics=topics,
             resources=MonitoredResources(
-                primary=data.database.primary,
-                replicas=data.database.replicas,
-                cache_node_ids=data.cache.node_ids,
-                load_balancer=services.pgbouncer.load_balancer,
-                target_group=services.pgbouncer.target_group,
+                primary=self._instance("Primary", f"{prefix}-primary"),
+                replicas=[
+                    self._instance(f"Replica{index}", replica_identifier(prefix, index))
+                    for index in range(1, config.database.replicas + 1)
+                ],
+                cache_node_ids=node_ids(prefix, config.cache.replicas),
+                load_balancer=elbv2.NetworkLoadBalancer.from_network_load_balancer_attributes(
+                    self, "PgBouncerLb", load_balancer_arn=load_balancer_arn
+                ),
+                target_group=elbv2.NetworkTargetGroup.from_target_group_attributes(
+                    self,
+                    "PgBouncerTargets",
+                    target_group_arn=read(self, prefix, Keys.PGBOUNCER_TARGETS),
+                    load_balancer_arns=load_balancer_arn,
+                ),
             ),
+        )
+
+    def _instance(self, construct_id: str, identifier: str) -> rds.IDatabaseInstance:
+        # Metrics and dashboards only use the identifier; the endpoint is never rendered.
+        return rds.DatabaseInstance.from_database_instance_attributes(
+            self,
+            construct_id,
+            instance_identifier=identifier,
+            instance_endpoint_address=f"{identifier}.unused.invalid",
+            port=5432,
+            security_groups=[],
         )

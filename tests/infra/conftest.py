@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from infra.config import EnvironmentConfig, load_config
-from infra.scanners import CheckovResult, LintResult, scan
-from infra.synth import ENVIRONMENTS, SynthResult, cdk_context, synthesize
+from infra.tooling.scanners import CheckovResult, LintResult, scan
+from infra.tooling.synth import ENVIRONMENTS, SynthResult, cdk_context, synthesize
 
 ENVS = list(ENVIRONMENTS)
 

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from infra.synth import SynthResult
+from infra.tooling.synth import SynthResult
 from tests.infra.conftest import only, resources_of, text_of
 
 
-def test_vault_is_encrypted_and_locked_where_data_is_kept(
+def test_vault_is_encrypted_and_protected_by_vault_lock(
     synth: dict[str, SynthResult], env: str
 ) -> None:
+    """Governance mode in dev and staging, compliance mode (a grace period) in prod."""
     vault = only(resources_of(synth[env].templates["data"], "AWS::Backup::BackupVault"))
     assert f"recipe-{env}-keys" in text_of(vault["Properties"]["EncryptionKeyArn"])
-    access = vault["Properties"].get("AccessPolicy")
-    if env == "dev":
-        assert access is None
-        assert vault["DeletionPolicy"] == "Delete"
+    lock = vault["Properties"]["LockConfiguration"]
+    assert lock["MinRetentionDays"] <= 84 <= lock["MaxRetentionDays"]  # the plan keeps 84 days
+    if env == "prod":
+        assert lock["ChangeableForDays"] >= 3  # compliance: immutable after the grace period
     else:
-        statement = access["Statement"][0]
-        assert statement["Effect"] == "Deny" and "backup:DeleteRecoveryPoint" in statement["Action"]
-        assert vault["DeletionPolicy"] == "Retain"
+        assert "ChangeableForDays" not in lock  # governance: removable by privileged users
+
+
+def test_vault_survives_teardown_and_has_no_fixed_name(
+    synth: dict[str, SynthResult], env: str
+) -> None:
+    """A vault with recovery points cannot be deleted: retain it (also in dev) and let the
+    re-created stack make a new one instead of colliding with a fixed name."""
+    vault = only(resources_of(synth[env].templates["data"], "AWS::Backup::BackupVault"))
+    assert vault["DeletionPolicy"] == "Retain"
+    name = text_of(vault["Properties"]["BackupVaultName"])
+    assert "AWS::StackId" in name  # unique per stack creation, never a fixed name
 
 
 def test_weekly_plan_keeps_twelve_weeks_of_snapshots(

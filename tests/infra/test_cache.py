@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.config import EnvironmentConfig
 from infra.constructs.cache import AUTH_TOKEN_EXCLUDED, AUTH_TOKEN_LENGTH
-from infra.synth import SynthResult
+from infra.tooling.synth import SynthResult
 from tests.infra.conftest import only, resources_of, text_of
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from infra.catalog import check_instance_class, retention
 from infra.config import ConfigError, EnvironmentConfig, load_config
+from infra.config.catalog import check_instance_class, retention
 from tests.infra.conftest import repo_root
 
 
@@ -128,9 +128,30 @@ def test_defaults_are_overridden_per_environment(context: dict[str, Any]) -> Non
             "environments.dev.database.log_retention_days: 31 is not one of",
         ),
         (
-            lambda e: e["dev"]["network"].update(nat_gateways=0),
+            lambda e: e["dev"].update(
+                network={"nat_gateways": 0, "cidr": "10.10.0.0/16"},
+                pgbouncer={"tls_init_image": "public.ecr.aws/docker/library/postgres:17.6"},
+            ),
             "dev",
-            "environments.dev.network.nat_gateways: 0, but pgbouncer.image is pulled from a public",
+            "environments.dev.network.nat_gateways: 0, but pgbouncer.tls_init_image is pulled",
+        ),
+        (
+            lambda e: e["dev"].update(
+                network={"nat_gateways": 0, "cidr": "10.10.0.0/16"},
+                pgbouncer={"image": "edoburu/pgbouncer:v1.25.2-p0"},
+            ),
+            "dev",
+            "environments.dev.network.nat_gateways: 0, but pgbouncer.image is pulled",
+        ),
+        (
+            lambda e: e["dev"].update(pgbouncer={"image_digest": "sha256:abc"}),
+            "dev",
+            "environments.dev.pgbouncer.image_digest: 'sha256:abc' is not valid",
+        ),
+        (
+            lambda e: e["prod"].update(backup={"lock_max_retention_days": 30}),
+            "prod",
+            "environments.prod.backup.lock_min_retention_days: the plan keeps recovery points 84",
         ),
         (
             lambda e: e["dev"].update(availability_zones=["us-east-1a", "eu-west-1b"]),
@@ -179,3 +200,14 @@ def test_app_py_exits_with_the_key_named_on_bad_context(context: dict[str, Any])
     assert "environments.dev.database.replica_instance_class" in result.stderr
     assert "did you mean 'db.t3.small'?" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_no_nat_is_fine_when_every_image_comes_through_ecr(context: dict[str, Any]) -> None:
+    environments = _environments(context)
+    environments["dev"]["network"]["nat_gateways"] = 0
+    config = load_config(environments, "dev")
+    assert config.network.nat_gateways == 0
+    assert all(
+        image.startswith(("docker-hub/", "ecr-public/"))
+        for image in config.pgbouncer.images.values()
+    )

@@ -7,8 +7,8 @@ from typing import Any
 from aws_cdk import aws_rds as rds
 
 from infra.config import EnvironmentConfig
-from infra.constructs.database import POSTGRES_VERSION
-from infra.synth import SynthResult
+from infra.constructs.database.instances import PASSWORD_EXCLUDED, POSTGRES_VERSION
+from infra.tooling.synth import SynthResult
 from tests.infra.conftest import only, resources_of, text_of
 
 
@@ -100,7 +100,11 @@ def test_log_groups_exist_before_rds_writes_to_them(
     synth: dict[str, SynthResult], env: str, configs: dict[str, EnvironmentConfig]
 ) -> None:
     groups = resources_of(synth[env].templates["data"], "AWS::Logs::LogGroup")
-    names = {text_of(g["Properties"]["LogGroupName"]) for g in groups.values()}
+    names = {
+        text_of(g["Properties"]["LogGroupName"])
+        for g in groups.values()
+        if "LogGroupName" in g["Properties"]  # RDS writes to fixed names; nothing else has one
+    }
     for expected in (
         f"recipe-{env}-primary/postgresql",
         f"recipe-{env}-primary/upgrade",
@@ -113,18 +117,53 @@ def test_log_groups_exist_before_rds_writes_to_them(
     assert any(dep.startswith("DatabasePrimaryPostgresqlLog") for dep in primary["DependsOn"])
 
 
-def test_master_secret_is_encrypted_and_rotated(synth: dict[str, SynthResult], env: str) -> None:
+LOGIN_SECRETS = ("DatabaseMasterSecret", "DatabaseAppSecret", "DatabasePgBouncerAuthSecret")
+
+
+def test_login_secrets_are_encrypted_and_rotated(synth: dict[str, SynthResult], env: str) -> None:
     template = synth[env].templates["data"]
-    secret = next(
-        s
-        for lid, s in resources_of(template, "AWS::SecretsManager::Secret").items()
-        if lid.startswith("DatabaseMasterSecret")
-    )
-    assert "KmsKeyId" in secret["Properties"]
-    schedule = only(resources_of(template, "AWS::SecretsManager::RotationSchedule"))
-    assert schedule["Properties"]["RotationRules"]["ScheduleExpression"] == "rate(30 days)"
-    rotation = only(resources_of(template, "AWS::Serverless::Application"))["Properties"]
-    assert "vpcSecurityGroupIds" in rotation["Parameters"]  # runs in the jobs group
+    secrets = resources_of(template, "AWS::SecretsManager::Secret")
+    for prefix in LOGIN_SECRETS:
+        secret = next(s for lid, s in secrets.items() if lid.startswith(prefix))
+        assert "KmsKeyId" in secret["Properties"]
+    schedules = resources_of(template, "AWS::SecretsManager::RotationSchedule")
+    assert len(schedules) == len(LOGIN_SECRETS)
+    for schedule in schedules.values():
+        assert schedule["Properties"]["RotationRules"]["ScheduleExpression"] == "rate(30 days)"
+    for rotation in resources_of(template, "AWS::Serverless::Application").values():
+        assert "vpcSecurityGroupIds" in rotation["Properties"]["Parameters"]  # jobs group
+
+
+def test_rotations_keep_the_excluded_characters(synth: dict[str, SynthResult], env: str) -> None:
+    template = synth[env].templates["data"]
+    for rotation in resources_of(template, "AWS::Serverless::Application").values():
+        assert rotation["Properties"]["Parameters"]["excludeCharacters"] == PASSWORD_EXCLUDED
+    for lid, secret in resources_of(template, "AWS::SecretsManager::Secret").items():
+        if lid.startswith(LOGIN_SECRETS):
+            generated = secret["Properties"]["GenerateSecretString"]
+            assert generated["ExcludeCharacters"] == PASSWORD_EXCLUDED
+
+
+def test_rotation_schedules_wait_for_the_secret_attachments(
+    synth: dict[str, SynthResult], env: str
+) -> None:
+    """The first rotation must find the host the attachment writes into the secret."""
+    template = synth[env].templates["data"]
+    attachments = resources_of(template, "AWS::SecretsManager::SecretTargetAttachment")
+    assert len(attachments) == len(LOGIN_SECRETS)
+    for lid, schedule in resources_of(template, "AWS::SecretsManager::RotationSchedule").items():
+        secret = text_of(schedule["Properties"]["SecretId"])
+        (attachment,) = [a for a, body in attachments.items() if "Attachment" in a and
+                         text_of(body["Properties"]["SecretId"]) == secret]  # fmt: skip
+        assert attachment in schedule.get("DependsOn", []), lid
+
+
+def test_secrets_stay_with_a_retained_database(synth: dict[str, SynthResult], env: str) -> None:
+    for kind in ("data",):
+        for lid, secret in resources_of(
+            synth[env].templates[kind], "AWS::SecretsManager::Secret"
+        ).items():
+            assert secret["DeletionPolicy"] == ("Delete" if env == "dev" else "Retain"), lid
 
 
 def test_slow_statement_metric_filter_feeds_the_shared_metric_name(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.constructs.keys import KEY_SPECS
-from infra.synth import SynthResult
+from infra.tooling.synth import SynthResult
 from tests.infra.conftest import resources_of, text_of
 
 
@@ -96,3 +96,40 @@ def test_each_key_is_usable_only_by_its_owning_services(
     assert "cloudwatch.amazonaws.com" in policy("alerting")
     assert "events.amazonaws.com" in policy("alerting")
     assert "cloudwatch.amazonaws.com" not in policy("database")
+
+
+def _statements(synth: dict[str, SynthResult], env: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (lid, statement)
+        for lid, key in _keys(synth, env).items()
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+    ]
+
+
+def test_key_admins_get_listed_actions_and_no_create_grant(
+    synth: dict[str, SynthResult], env: str
+) -> None:
+    for lid, statement in _statements(synth, env):
+        if statement.get("Sid") != "AccountAdministersKey":
+            continue
+        actions = statement["Action"]
+        assert not [a for a in actions if "*" in a], lid
+        assert "kms:CreateGrant" not in actions, lid
+        assert not {"kms:Encrypt", "kms:Decrypt"} & set(actions), lid
+
+
+def test_eventbridge_is_scoped_by_topic_arn_and_cloudwatch_by_account(
+    synth: dict[str, SynthResult], env: str
+) -> None:
+    """EventBridge sends no aws:SourceAccount to encrypted topics: that condition drops
+    every event, so its grant is scoped by the topic ARN in the encryption context."""
+    by_sid = {s.get("Sid"): s for _, s in _statements(synth, env)}
+    events = by_sid["EventBridgePublishesToEncryptedTopics"]
+    assert events["Principal"] == {"Service": "events.amazonaws.com"}
+    assert "aws:SourceAccount" not in text_of(events["Condition"])
+    assert "aws:SourceArn" not in text_of(events["Condition"])
+    context = events["Condition"]["ArnLike"]["kms:EncryptionContext:aws:sns:topicArn"]
+    assert f":sns:us-east-1:{_account(env)}:recipe-{env}-alerts-*" in text_of(context)
+    alarms = by_sid["CloudWatchAlarmsPublishToEncryptedTopics"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": _account(env)}}

@@ -7,12 +7,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import boto3
+import psycopg
 import pytest
 from moto import mock_aws
 from sqlalchemy.engine import make_url
 
 from datalayer.db.credentials import RdsSecret
+from datalayer.errors import MigrationError
 from lambdas.migrate import handler as migrate
+from lambdas.migrate.login_roles import set_login_passwords
 
 
 @dataclass
@@ -52,6 +55,14 @@ def secret_arn(empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iter
             ),
         )["ARN"]
         monkeypatch.setenv("DATABASE_SECRET_ARN", arn)
+        logins = [
+            client.create_secret(
+                Name=f"recipe/test/database/{name}",
+                SecretString=json.dumps({"username": username, "password": f"{name}-Pw-1"}),
+            )["ARN"]
+            for name, username in (("app", "recipe_app_login"), ("pgbouncer", "pgbouncer_auth"))
+        ]
+        monkeypatch.setenv("LOGIN_ROLE_SECRET_ARNS", ",".join(logins))
         yield arn
 
 
@@ -61,6 +72,13 @@ def test_handler_migrates_the_database_named_by_the_secret(
     first = migrate.handler({}, FakeContext())
     assert first["revision"] == "head"
     assert first["applied"], "nothing was applied to an empty database"
+    assert first["login_roles"] == ["recipe_app_login", "pgbouncer_auth"]
+    url = make_url(empty_database_url)
+    with psycopg.connect(
+        host=url.host, port=url.port, dbname=url.database, user="recipe_app_login",
+        password="app-Pw-1",
+    ) as connection:  # fmt: skip
+        assert connection.execute("SELECT current_user").fetchone() == ("recipe_app_login",)
     second = migrate.handler({"revision": "head"}, FakeContext())
     assert second["applied"] == []  # idempotent: a redeploy applies nothing twice
     password = make_url(empty_database_url).password
@@ -86,3 +104,9 @@ def test_database_url_encodes_credentials() -> None:
     )
     assert url.drivername == "postgresql+psycopg"
     assert url.query["sslmode"] == "require"
+
+
+def test_only_the_migrations_login_roles_can_be_set(empty_database_url: str) -> None:
+    with pytest.raises(MigrationError) as error:
+        set_login_passwords(empty_database_url, [{"username": "postgres", "password": "x-y-z"}])
+    assert "x-y-z" not in str(error.value)

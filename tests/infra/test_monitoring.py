@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from datalayer.metric_names import NAMESPACE, Metric
-from infra.alarm_rules import escalation_steps
 from infra.config import EnvironmentConfig
-from infra.synth import SynthResult
+from infra.constructs.monitoring.escalation import escalation_steps
+from infra.tooling.synth import SynthResult
 from tests.infra.conftest import only, resources_of, text_of
 
 
@@ -92,6 +92,8 @@ def test_seed_rules_with_their_escalation(
 ) -> None:
     topics = _topics(synth, env)
     climbed = LEVELS[: LEVELS.index(severity.capitalize()) + 1]
+    if severity == "critical":
+        climbed = ["Critical"]  # critical rules page at once, after their own window
     for level in LEVELS:
         name = f"recipe-{env}-{dashboard}-{rule}-{level}"
         if level not in climbed:
@@ -100,9 +102,7 @@ def test_seed_rules_with_their_escalation(
         alarm = _alarm(synth, env, dashboard, rule, level)
         assert alarm["ComparisonOperator"] == comparison
         assert alarm["Threshold"] == threshold
-        expected = {"Medium": minutes, "High": max(minutes, 15), "Critical": max(minutes, 30)}[
-            level
-        ]
+        expected = {"Medium": minutes, "High": max(minutes, 15), "Critical": minutes}[level]
         assert _window_minutes(alarm) == expected
         (action,) = alarm["AlarmActions"]
         assert topics[action["Ref"]] == level.lower()
@@ -111,11 +111,31 @@ def test_seed_rules_with_their_escalation(
 def test_every_alarm_notifies_a_topic(synth: dict[str, SynthResult], env: str) -> None:
     topics = _topics(synth, env)
     alarms = _alarms(synth, env)
-    assert len(alarms) >= 36
+    assert len(alarms) >= 29
     for name, alarm in alarms.items():
-        assert alarm["ActionsEnabled"] is True, name
+        assert alarm.get("ActionsEnabled", True) is True, name
         assert alarm["AlarmActions"], name
         assert all(action["Ref"] in topics for action in alarm["AlarmActions"]), name
+
+
+def test_critical_rules_page_at_once(synth: dict[str, SynthResult], env: str) -> None:
+    """No healthy PgBouncer pages after its own 2 minutes, not after the 30-minute ladder."""
+    alarms = _alarms(synth, env)
+    healthy = alarms[f"recipe-{env}-database-overview-PgBouncerHealthyTasks-Critical"]
+    assert _window_minutes(healthy) == 2
+    assert _topics(synth, env)[healthy["AlarmActions"][0]["Ref"]] == "critical"
+    assert not [
+        name for name in alarms if "PgBouncerHealthyTasks-" in name and "Critical" not in name
+    ]
+
+
+def test_undelivered_backup_failures_page(synth: dict[str, SynthResult], env: str) -> None:
+    template = synth[env].templates["monitoring"]
+    alarm = _alarms(synth, env)[f"recipe-{env}-backup-notification-undelivered"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Events", "FailedInvocations")
+    (rule_id,) = resources_of(template, "AWS::Events::Rule")
+    assert alarm["Dimensions"] == [{"Name": "RuleName", "Value": {"Ref": rule_id}}]
+    assert _topics(synth, env)[alarm["AlarmActions"][0]["Ref"]] == "critical"
 
 
 def test_memory_alarm_converts_freeable_bytes_of_the_instance_class(
@@ -253,11 +273,7 @@ def test_failed_backups_page_immediately(synth: dict[str, SynthResult], env: str
 def test_escalation_steps_follow_the_ladder(configs: dict[str, EnvironmentConfig]) -> None:
     ladder = configs["prod"].alerting.escalation
     steps = escalation_steps(3, 1, "critical", ladder)
-    assert [(s.severity, s.minutes) for s in steps] == [
-        ("medium", 3),
-        ("high", 15),
-        ("critical", 30),
-    ]
+    assert [(s.severity, s.minutes) for s in steps] == [("critical", 3)]
     assert [(s.severity, s.minutes) for s in escalation_steps(10, 5, "medium", ladder)] == [
         ("medium", 10)
     ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from infra.compliance.nag import ACKNOWLEDGEMENTS
 from infra.config import EnvironmentConfig
-from infra.nag_acknowledgements import ACKNOWLEDGEMENTS
-from infra.synth import SynthResult
+from infra.tooling.synth import SynthResult
 
 
 def test_no_unacknowledged_findings(synth: dict[str, SynthResult], env: str) -> None:
@@ -29,7 +29,7 @@ def test_every_applicable_acknowledgement_is_used(
         if not ack.applies(configs[env]):
             continue
         where = f"recipe-{env}-{ack.stack}/{ack.path}"
-        assert (ack.acknowledged_id, where) in used, f"unused: {ack.rule} at {where}"
+        assert (ack.acknowledged_id(configs[env]), where) in used, f"unused: {ack.rule} at {where}"
 
 
 def test_every_acknowledgement_gives_a_specific_reason() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from infra.checkov_skips import SKIPS
-from infra.scanners import CheckovResult, LintResult
-from infra.synth import SynthResult
+from infra.compliance.checkov import SKIPS
+from infra.tooling.scanners import CheckovResult, LintResult
+from infra.tooling.synth import SynthResult
 from tests.infra.conftest import resources_of
 
 

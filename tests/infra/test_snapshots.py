@@ -10,7 +10,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from infra.synth import STACK_KINDS, SynthResult
+from infra.tooling.synth import STACK_KINDS, SynthResult
 from tests.infra.conftest import normalize
 
 

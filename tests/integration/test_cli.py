@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from datalayer import models as m
+from datalayer.migrations import runner
 from datalayer.migrations.history import HISTORY_TABLE
 
 
@@ -54,13 +55,15 @@ def test_embedded_database_lifecycle_and_migrations(home: Path) -> None:
     assert "***" in masked and "***" not in revealed
     assert masked.endswith("/recipes")
 
-    assert "applied: 0001" in run(home, "migrate", "up").stdout
+    revisions = runner.revisions()
+    assert f"applied: {', '.join(revisions)}" in run(home, "migrate", "up").stdout
     assert "already up to date" in run(home, "migrate", "up").stdout
     assert "no drift" in run(home, "migrate", "check").stdout
     status = run(home, "migrate", "status").stdout
-    assert "current: 0001" in status and "pending: none" in status
+    assert f"current: {revisions[-1]}" in status and "pending: none" in status
 
-    assert "reverted: 0001" in run(home, "migrate", "down", "base", "--yes").stdout
+    reverted = f"reverted: {', '.join(reversed(revisions))}"
+    assert reverted in run(home, "migrate", "down", "base", "--yes").stdout
     drift = run(home, "migrate", "check", check=False)
     assert drift.returncode == 1 and "pending migration 0001" in drift.stdout
 
@@ -134,8 +137,10 @@ def test_migrate_down_asks_before_dropping(home: Path) -> None:
     run(home, "migrate", "up")
     refused = run(home, "migrate", "down", "base", check=False)  # no stdin: the answer is no
     assert refused.returncode == 1 and "Revert to base?" in refused.stdout
-    assert "current: 0001" in run(home, "migrate", "status").stdout
-    assert "reverted: 0001" in run(home, "migrate", "down", "base", "--yes").stdout
+    revisions = runner.revisions()
+    assert f"current: {revisions[-1]}" in run(home, "migrate", "status").stdout
+    reverted = f"reverted: {', '.join(reversed(revisions))}"
+    assert reverted in run(home, "migrate", "down", "base", "--yes").stdout
 
 
 def test_health_command_reports_migration_state(home: Path) -> None:

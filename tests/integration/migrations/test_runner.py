@@ -36,17 +36,21 @@ def version_rows(url: str) -> list[tuple[object, ...]]:
     return [*versions, *history]
 
 
+REVISIONS = runner.revisions()
+HEAD = REVISIONS[-1]
+
+
 def test_up_down_up_leaves_an_identical_schema(empty_database_url: str) -> None:
-    assert runner.upgrade(empty_database_url) == ["0001"]
+    assert runner.upgrade(empty_database_url) == REVISIONS
     first = schema_dump(empty_database_url)
     assert "CREATE TABLE public.recipes" in first
 
-    assert runner.downgrade(empty_database_url, "base") == ["0001"]
+    assert runner.downgrade(empty_database_url, "base") == REVISIONS[::-1]
     emptied = schema_dump(empty_database_url)
     assert "CREATE TABLE public.recipes" not in emptied
     assert "FUNCTION public.set_updated_at" not in emptied
 
-    assert runner.upgrade(empty_database_url) == ["0001"]
+    assert runner.upgrade(empty_database_url) == REVISIONS
     assert schema_dump(empty_database_url) == first
 
 
@@ -61,7 +65,8 @@ def test_check_is_clean_after_upgrade_and_reports_drift(database_url: str) -> No
 
 
 def test_check_reports_pending_versions(empty_database_url: str) -> None:
-    assert runner.check(empty_database_url)[0] == "pending migration 0001"
+    problems = runner.check(empty_database_url)
+    assert problems[: len(REVISIONS)] == [f"pending migration {rev}" for rev in REVISIONS]
 
 
 def test_check_reports_an_embedding_dimension_drift(
@@ -138,7 +143,9 @@ def test_check_reports_each_drift_kind(database_url: str, drift: str) -> None:
 def test_each_applied_version_is_audited(empty_database_url: str) -> None:
     runner.upgrade(empty_database_url)
     history = runner.history(empty_database_url)
-    assert [(row["revision"], row["direction"]) for row in history] == [("0001", "upgrade")]
+    assert [(row["revision"], row["direction"]) for row in history] == [
+        (revision, "upgrade") for revision in reversed(REVISIONS)
+    ]
     assert history[0]["applied_by"] == "postgres"
 
 
@@ -147,8 +154,8 @@ FAILING_VERSION = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9999"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -176,7 +183,7 @@ def validate_downgrade(connection):
 def scripts_with_failing_version(tmp_path: Path) -> Path:
     location = tmp_path / "migrations"
     shutil.copytree(runner.MIGRATIONS_DIR, location, ignore=shutil.ignore_patterns("__pycache__"))
-    (location / "versions" / "0002_failing.py").write_text(FAILING_VERSION)
+    (location / "versions" / "9999_failing.py").write_text(FAILING_VERSION.replace("{head}", HEAD))
     return location
 
 
@@ -205,12 +212,12 @@ def test_a_failure_in_a_later_version_rolls_back_the_whole_run(
 def test_a_version_without_validation_is_refused(
     database_url: str, scripts_with_failing_version: Path
 ) -> None:
-    version = scripts_with_failing_version / "versions" / "0002_failing.py"
+    version = scripts_with_failing_version / "versions" / "9999_failing.py"
     text = version.read_text()
     version.write_text(text[: text.index("def validate_upgrade")])
     with pytest.raises(MigrationError, match="no validate_upgrade"):
         runner.upgrade(database_url, script_location=scripts_with_failing_version)
-    assert runner.status(database_url).current == ("0001",)
+    assert runner.status(database_url).current == (HEAD,)
 
 
 def test_concurrent_runners_apply_each_version_exactly_once(empty_database_url: str) -> None:
@@ -226,10 +233,13 @@ def test_concurrent_runners_apply_each_version_exactly_once(empty_database_url: 
     outputs = [process.communicate(timeout=120)[0] for process in processes]
 
     assert [process.returncode for process in processes] == [0, 0], outputs
-    assert sorted("applied: 0001" in output for output in outputs) == [False, True], outputs
+    applied = f"applied: {', '.join(REVISIONS)}"
+    assert sorted(applied in output for output in outputs) == [False, True], outputs
     history = runner.history(empty_database_url)
-    assert [(row["revision"], row["direction"]) for row in history] == [("0001", "upgrade")]
-    assert runner.status(empty_database_url).current == ("0001",)
+    assert sorted((row["revision"], row["direction"]) for row in history) == [
+        (revision, "upgrade") for revision in REVISIONS
+    ]
+    assert runner.status(empty_database_url).current == (HEAD,)
 
 
 def test_downgrade_validation_checks_objects_are_gone(database_url: str) -> None:

@@ -8,8 +8,10 @@ alarm per escalation level up to the rule's severity:
 * level 2 (``high``) fires when the breach has lasted ``max(window, 15 min)``;
 * level 3 (``critical``) fires when it has lasted ``max(window, 30 min)``.
 
-Each level's alarm notifies that level's topic, so a critical condition is seen on Slack
-first, then by e-mail, then pages, exactly the seed's 5 / 15 / 30 minute ladder.
+Each level's alarm notifies that level's topic, so a high condition is seen on Slack first,
+then by e-mail. A rule whose own severity is critical (no healthy PgBouncer, storage
+running out, transaction-id wraparound) does not wait on the ladder: it pages after its own
+window, with a single alarm on the critical topic.
 """
 
 from __future__ import annotations
@@ -54,7 +56,13 @@ class EscalationStep:
 def escalation_steps(
     rule_minutes: int, period_minutes: int, severity: Severity, ladder: tuple[EscalationLevel, ...]
 ) -> list[EscalationStep]:
-    """The alarms a rule gets: one per ladder level up to and including ``severity``."""
+    """The alarms a rule gets: one per ladder level up to and including ``severity``.
+
+    Critical rules page at once: one step, critical, after the rule's own window.
+    """
+    if severity == "critical":
+        datapoints = math.ceil(rule_minutes / period_minutes)
+        return [EscalationStep("critical", datapoints * period_minutes, datapoints)]
     steps = []
     for index, level in enumerate(ladder):
         if SEVERITY_ORDER.index(level.severity) > SEVERITY_ORDER.index(severity):

@@ -21,9 +21,9 @@ from aws_cdk import App
 from infra.config import load_config
 from infra.deployment import APP_CONTEXT, build
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "staging", "prod")
-STACK_KINDS = ("keys", "network", "data", "services", "monitoring")
+STACK_KINDS = ("keys", "network", "data", "services", "operations", "monitoring")
 
 
 def cdk_context() -> dict[str, Any]:
@@ -83,13 +83,16 @@ class SynthResult:
         ]
 
 
-def synthesize(env: str, outdir: Path, *, bundling: bool = True) -> SynthResult:
+def synthesize(
+    env: str, outdir: Path, *, bundling: bool = True, context: dict[str, Any] | None = None
+) -> SynthResult:
     """Synthesize ``env`` into ``outdir``; a failed validation is recorded, not raised.
 
     ``bundling=False`` skips building Lambda packages (context ``aws:cdk:bundling-stacks``
     = ``[]``): the templates are identical, only the zip contents are not produced.
+    ``context`` replaces the ``cdk.json`` context (tests of a changed configuration).
     """
-    context = cdk_context()
+    context = context if context is not None else cdk_context()
     extra: dict[str, Any] = {"env": env, **APP_CONTEXT}
     if not bundling:
         extra["aws:cdk:bundling-stacks"] = []

@@ -6,40 +6,45 @@ The task has two containers:
   client side of TLS in a task-local volume, so no private key ever sits in a template, an
   image or a secret. It uses the official PostgreSQL (Debian) image, which ships ``openssl``.
 * ``pgbouncer`` (pinned image, PgBouncer >= 1.22) writes ``pgbouncer.ini`` from the
-  ``PGBOUNCER_INI`` variable and ``userlist.txt`` from the injected database secret, then
-  execs PgBouncer. Its root file system is read-only; config and TLS live in task volumes.
+  ``PGBOUNCER_INI`` variable with the database hosts filled in (from SSM parameters, read
+  at task start) and ``userlist.txt`` from three secrets: the auth_query user and
+  PgBouncer's own admin and stats users. Application users are looked up in PostgreSQL at
+  each login (``auth_query``), so a rotated application password needs no restart.
 
-Autoscaling keeps the task count between the configured bounds on CPU and on connection
-utilisation (active NLB flows per healthy task over ``max_client_conn``), scaling out above
-``scale_up_utilization`` and in below ``scale_down_utilization`` (seed 003: 0.8 / 0.3).
+Both images come from this account's ECR pull-through caches (see :mod:`.images`).
+Scaling follows connection utilisation only (see :mod:`.scaling`).
 """
 
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_applicationautoscaling as appscaling
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.catalog import retention
-from infra.config import EnvironmentConfig
-from infra.constructs.secret_access import grant_decrypt_via_secrets_manager, secret_reference
-from infra.pgbouncer_ini import (
+from infra.config import PgBouncerConfig
+from infra.config.catalog import retention
+from infra.constructs.handoff import Keys, parameter_name
+from infra.constructs.pgbouncer.images import ImageSource
+from infra.constructs.pgbouncer.ini import (
     CONFIG_DIR,
     LISTEN_PORT,
     NLB_IDLE_TIMEOUT_SECONDS,
+    PRIMARY_HOST,
+    READ_HOST,
     TLS_DIR,
+    PoolerUsers,
+    health_check_command,
     render_ini,
 )
+from infra.constructs.pgbouncer.scaling import ConnectionScaling
+from infra.constructs.secret_access import grant_decrypt_via_secrets_manager, secret_reference
 
-TLS_INIT_IMAGE = "public.ecr.aws/docker/library/postgres:17.6-bookworm"
-"""Only used for ``openssl`` in the init container (official image, pinned tag)."""
 PGBOUNCER_UID = "70"
 """The unprivileged user the PgBouncer container runs as (the image's own user id)."""
 
@@ -53,9 +58,12 @@ chmod 0700 /tls /config
 
 PGBOUNCER_SCRIPT = f"""set -eu
 umask 077
-printf '%s\\n' "$PGBOUNCER_INI" > {CONFIG_DIR}/pgbouncer.ini
-printf '"%s" "%s"\\n' "$DB_USER" "$DB_PASSWORD" > {CONFIG_DIR}/userlist.txt
-unset DB_PASSWORD
+printf '%s\\n' "$PGBOUNCER_INI" \\
+  | sed -e "s/{PRIMARY_HOST}/$PRIMARY_HOST/" -e "s/{READ_HOST}/$READ_HOST/" \\
+  > {CONFIG_DIR}/pgbouncer.ini
+printf '"%s" "%s"\\n' "$AUTH_USER" "$AUTH_PASSWORD" "$ADMIN_USER" "$ADMIN_PASSWORD" \\
+  "$STATS_USER" "$STATS_PASSWORD" > {CONFIG_DIR}/userlist.txt
+unset AUTH_PASSWORD ADMIN_PASSWORD STATS_PASSWORD
 exec pgbouncer {CONFIG_DIR}/pgbouncer.ini
 """
 
@@ -68,41 +76,41 @@ class PgBouncer(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        prefix: str,
+        pool: PgBouncerConfig,
+        database_name: str,
+        auth_user: str,
+        retain: bool,
+        images: ImageSource,
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
         lb_security_group: ec2.ISecurityGroup,
-        database_secret: secretsmanager.ISecret,
+        auth_secret: secretsmanager.ISecret,
         database_key: kms.IKey,
-        primary_host: str,
-        replica_host: str,
         logs_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        pool = config.pgbouncer
-        self._max_client_conn = pool.max_client_conn
+        self.users = PoolerUsers(auth_user=auth_user)
+        # No fixed name: a retained group would block re-creating this stateless stack.
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"/{config.project}/{config.name}/pgbouncer",
             encryption_key=logs_key,
             retention=retention(pool.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN
-            if config.retain_on_delete
-            else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
         )
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
-            cluster_name=f"{config.prefix}-pgbouncer",
+            cluster_name=cluster_name(prefix),
             vpc=vpc,
             container_insights_v2=ecs.ContainerInsights.ENABLED,
         )
         task = ecs.FargateTaskDefinition(
             self,
             "Task",
-            family=f"{config.prefix}-pgbouncer",
+            family=f"{prefix}-pgbouncer",
             cpu=pool.cpu,
             memory_limit_mib=pool.memory_mib,
             runtime_platform=ecs.RuntimePlatform(
@@ -111,6 +119,8 @@ class PgBouncer(Construct):
             ),
             volumes=[ecs.Volume(name="config"), ecs.Volume(name="tls")],
         )
+        execution_role = task.obtain_execution_role()
+        images.grant_pull(execution_role)
         log_driver = ecs.LogDrivers.aws_logs(
             stream_prefix="pgbouncer",
             log_group=self.log_group,
@@ -118,7 +128,7 @@ class PgBouncer(Construct):
         )
         tls_init = task.add_container(
             "tls-init",
-            image=ecs.ContainerImage.from_registry(TLS_INIT_IMAGE),
+            image=ecs.ContainerImage.from_registry(images.uri(pool.images["tls_init_image"])),
             essential=False,
             user="0",
             entry_point=["/bin/sh", "-c"],
@@ -130,10 +140,31 @@ class PgBouncer(Construct):
             ecs.MountPoint(container_path="/tls", source_volume="tls", read_only=False),
             ecs.MountPoint(container_path="/config", source_volume="config", read_only=False),
         )
-        secret = secret_reference(self, "DatabaseSecret", database_secret)
+        self.admin_secret = self._console_secret(
+            "AdminSecret", prefix, self.users.admin_user, database_key
+        )
+        self.stats_secret = self._console_secret(
+            "StatsSecret", prefix, self.users.stats_user, database_key
+        )
+        auth = secret_reference(self, "AuthSecret", auth_secret)
+        admin = secret_reference(self, "AdminSecretRef", self.admin_secret)
+        stats = secret_reference(self, "StatsSecretRef", self.stats_secret)
+        secrets = {
+            "AUTH_USER": ecs.Secret.from_secrets_manager(auth, "username"),
+            "AUTH_PASSWORD": ecs.Secret.from_secrets_manager(auth, "password"),
+            "ADMIN_USER": ecs.Secret.from_secrets_manager(admin, "username"),
+            "ADMIN_PASSWORD": ecs.Secret.from_secrets_manager(admin, "password"),
+            "STATS_USER": ecs.Secret.from_secrets_manager(stats, "username"),
+            "STATS_PASSWORD": ecs.Secret.from_secrets_manager(stats, "password"),
+        }
+        for variable, key in (("PRIMARY_HOST", Keys.PRIMARY_HOST), ("READ_HOST", Keys.READ_HOST)):
+            parameter = ssm.StringParameter.from_string_parameter_name(
+                self, variable.title().replace("_", ""), parameter_name(prefix, key)
+            )
+            secrets[variable] = ecs.Secret.from_ssm_parameter(parameter)
         self.container = task.add_container(
             "pgbouncer",
-            image=ecs.ContainerImage.from_registry(pool.image),
+            image=ecs.ContainerImage.from_registry(images.uri(pool.images["image"])),
             essential=True,
             user=f"{PGBOUNCER_UID}:{PGBOUNCER_UID}",
             entry_point=["/bin/sh", "-c"],
@@ -141,16 +172,11 @@ class PgBouncer(Construct):
             readonly_root_filesystem=True,
             port_mappings=[ecs.PortMapping(container_port=LISTEN_PORT, name="postgres")],
             environment={
-                "PGBOUNCER_INI": render_ini(
-                    config, primary_host=primary_host, replica_host=replica_host
-                )
+                "PGBOUNCER_INI": render_ini(pool, database_name=database_name, users=self.users)
             },
-            secrets={
-                "DB_USER": ecs.Secret.from_secrets_manager(secret, "username"),
-                "DB_PASSWORD": ecs.Secret.from_secrets_manager(secret, "password"),
-            },
+            secrets=secrets,
             health_check=ecs.HealthCheck(
-                command=["CMD-SHELL", f"pg_isready -q -h 127.0.0.1 -p {LISTEN_PORT} || exit 1"],
+                command=["CMD-SHELL", f"{health_check_command(self.users)} || exit 1"],
                 interval=Duration.seconds(30),
                 timeout=Duration.seconds(5),
                 retries=3,
@@ -158,7 +184,7 @@ class PgBouncer(Construct):
             ),
             logging=log_driver,
         )
-        grant_decrypt_via_secrets_manager(task.obtain_execution_role(), database_key)
+        grant_decrypt_via_secrets_manager(execution_role, database_key)
         self.container.add_mount_points(
             ecs.MountPoint(container_path=CONFIG_DIR, source_volume="config", read_only=False),
             ecs.MountPoint(container_path=TLS_DIR, source_volume="tls", read_only=True),
@@ -171,7 +197,7 @@ class PgBouncer(Construct):
         self.service = ecs.FargateService(
             self,
             "Service",
-            service_name=f"{config.prefix}-pgbouncer",
+            service_name=service_name(prefix),
             cluster=self.cluster,
             task_definition=task,
             desired_count=pool.min_tasks,
@@ -188,13 +214,13 @@ class PgBouncer(Construct):
         self.load_balancer = elbv2.NetworkLoadBalancer(
             self,
             "Lb",
-            load_balancer_name=f"{config.prefix}-pgbouncer",
+            load_balancer_name=f"{prefix}-pgbouncer",
             vpc=vpc,
             internet_facing=False,
             vpc_subnets=subnets,
             security_groups=[lb_security_group],
             cross_zone_enabled=True,
-            deletion_protection=config.retain_on_delete,
+            deletion_protection=retain,
         )
         listener = self.load_balancer.add_listener(
             "Postgres", port=LISTEN_PORT, protocol=elbv2.Protocol.TCP
@@ -207,7 +233,7 @@ class PgBouncer(Construct):
         )
         self.target_group = listener.add_targets(
             "Tasks",
-            target_group_name=f"{config.prefix}-pgbouncer",
+            target_group_name=f"{prefix}-pgbouncer",
             port=LISTEN_PORT,
             protocol=elbv2.Protocol.TCP,
             targets=[
@@ -228,51 +254,35 @@ class PgBouncer(Construct):
         self.target_group.set_attribute(
             "deregistration_delay.connection_termination.enabled", "true"
         )
-        self._autoscale(config)
+        self.scaling = ConnectionScaling(
+            self, "Scaling", pool=pool, service=self.service,
+            load_balancer=self.load_balancer, target_group=self.target_group,
+        )  # fmt: skip
 
-    def _autoscale(self, config: EnvironmentConfig) -> None:
-        pool = config.pgbouncer
-        scaling = self.service.auto_scale_task_count(
-            min_capacity=pool.min_tasks, max_capacity=pool.max_tasks
-        )
-        up_percent = pool.scale_up_utilization * 100
-        down_percent = pool.scale_down_utilization * 100
-        scaling.scale_on_metric(
-            "Cpu",
-            metric=self.service.metric_cpu_utilization(period=Duration.minutes(1)),
-            scaling_steps=[
-                appscaling.ScalingInterval(upper=down_percent, change=-1),
-                appscaling.ScalingInterval(lower=up_percent, change=+1),
-            ],
-            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-            cooldown=Duration.minutes(3),
-            evaluation_periods=3,
-        )
-        scaling.scale_on_metric(
-            "Connections",
-            metric=self.connection_utilization,
-            scaling_steps=[
-                appscaling.ScalingInterval(upper=pool.scale_down_utilization, change=-1),
-                appscaling.ScalingInterval(lower=pool.scale_up_utilization, change=+1),
-            ],
-            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-            cooldown=Duration.minutes(3),
-            evaluation_periods=3,
+    def _console_secret(
+        self, construct_id: str, prefix: str, username: str, key: kms.IKey
+    ) -> secretsmanager.Secret:
+        """A PgBouncer-only user (not a database role); changed by a redeployment."""
+        return secretsmanager.Secret(
+            self,
+            construct_id,
+            secret_name=f"{prefix}/pgbouncer/{username}",
+            description=f"{prefix}: PgBouncer console user {username} (not a database role)",
+            encryption_key=key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=f'{{"username": "{username}"}}',
+                generate_string_key="password",
+                password_length=32,
+                exclude_punctuation=True,
+            ),
         )
 
-    @property
-    def connection_utilization(self) -> cloudwatch.MathExpression:
-        """Active client flows per healthy task over ``max_client_conn`` (0..1)."""
-        return cloudwatch.MathExpression(
-            expression=f"flows / (IF(hosts > 0, hosts, 1) * {self._max_client_conn})",
-            using_metrics={
-                "flows": self.load_balancer.metrics.active_flow_count(
-                    period=Duration.minutes(1), statistic="Average"
-                ),
-                "hosts": self.target_group.metrics.healthy_host_count(
-                    period=Duration.minutes(1), statistic="Minimum"
-                ),
-            },
-            label="PgBouncer connection utilisation",
-            period=Duration.minutes(1),
-        )
+
+def cluster_name(prefix: str) -> str:
+    """The ECS cluster's name (the operations stack addresses it by name)."""
+    return f"{prefix}-pgbouncer"
+
+
+def service_name(prefix: str) -> str:
+    """The ECS service's name (the operations stack addresses it by name)."""
+    return f"{prefix}-pgbouncer"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from infra.context_reader import Section
+from infra.config.reader import Section
 
 Severity = Literal["medium", "high", "critical"]
 Channel = Literal["slack", "email", "pagerduty"]

@@ -8,17 +8,13 @@ providers that only call AWS APIs) are skipped there and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from aws_cdk import CfnResource
+from aws_cdk import CfnResource, Stack
 
+from infra.compliance.paths import find_resource
 from infra.config import EnvironmentConfig
-from infra.construct_paths import find_resource
-
-if TYPE_CHECKING:
-    from infra.deployment import Deployment
 
 
 @dataclass(frozen=True)
@@ -60,6 +56,11 @@ SKIPS: tuple[CheckovSkip, ...] = (
         "trigger, which fails the deployment on error; a DLQ only catches async invocations.",
     ),
     CheckovSkip(
+        "services", "Jobs/Migrate", "CKV_AWS_115",
+        "No reserved concurrency on purpose: it fails in accounts with a low concurrency "
+        "quota, and the migration runner's advisory lock already serializes concurrent runs.",
+    ),
+    CheckovSkip(
         "services", "Jobs/Migrate", "CKV_AWS_173",
         "The environment holds no secret (a secret ARN, an SSL mode and log settings); Lambda "
         "encrypts it at rest with its service key. Credentials are fetched at run time.",
@@ -88,13 +89,13 @@ SKIPS: tuple[CheckovSkip, ...] = (
 )  # fmt: skip
 
 
-def skip_checkov_checks(deployment: Deployment, config: EnvironmentConfig) -> None:
+def skip_checkov_checks(stacks: Mapping[str, Stack], config: EnvironmentConfig) -> None:
     """Write the skips of ``config``'s environment into their resources' metadata."""
     by_resource: dict[str, tuple[CfnResource, list[dict[str, str]]]] = {}
     for entry in SKIPS:
         if not entry.applies(config):
             continue
-        resource = find_resource(deployment.stack(entry.stack), entry.path)
+        resource = find_resource(stacks[entry.stack], entry.path)
         _, skips = by_resource.setdefault(resource.node.path, (resource, []))
         skips.append({"id": entry.check, "comment": entry.reason})
     for resource, skips in by_resource.values():

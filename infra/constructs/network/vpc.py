@@ -3,7 +3,8 @@
 Subnet tiers: ``public`` (NAT gateways only, no public IPs by default), ``app`` (PgBouncer
 tasks, job Lambdas, application containers; egress through NAT) and ``data`` (RDS and
 ElastiCache; isolated, no route out). AWS APIs are reached through VPC endpoints, so the
-data path never needs the NAT; the NAT exists for pulling the PgBouncer image from Docker Hub.
+data path never needs the NAT; images come through ECR pull-through caches (ECR endpoints
+plus the S3 gateway), so a NAT is only needed for images pulled from a public registry.
 """
 
 from __future__ import annotations
@@ -14,23 +15,34 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.catalog import retention
-from infra.config import EnvironmentConfig
+from infra.config import NetworkConfig
+from infra.config.catalog import retention
 
 APP_SUBNETS = "app"
 DATA_SUBNETS = "data"
 PUBLIC_SUBNETS = "public"
 
-INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
-    "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-    "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
-    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
-    "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
-    "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
-    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
+INTERFACE_ENDPOINTS: dict[str, tuple[ec2.InterfaceVpcEndpointAwsService, str]] = {
+    "SecretsManager": (
+        ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        "ECS secrets of the PgBouncer tasks, the migrate job, the rotation Lambdas",
+    ),
+    "Logs": (
+        ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+        "awslogs driver of the PgBouncer tasks; the datalayer's EMF metrics",
+    ),
+    "EcrApi": (ec2.InterfaceVpcEndpointAwsService.ECR, "image pulls (pull-through cache)"),
+    "EcrDocker": (ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER, "image pulls (layers)"),
+    "Ssm": (
+        ec2.InterfaceVpcEndpointAwsService.SSM,
+        "database hosts injected into the PgBouncer tasks from SSM parameters",
+    ),
 }
-"""Interface endpoints (S3 is a gateway endpoint, added separately)."""
+"""Interface endpoints with who uses each (S3 is a gateway endpoint, added separately).
+
+Nothing in the VPC calls KMS, STS or CloudWatch directly (Secrets Manager decrypts on the
+caller's behalf, Lambda and ECS hand out credentials, metrics go out as EMF log lines), so
+those endpoints are not created: each costs an hourly fee per zone in every environment."""
 
 
 class Network(Construct):
@@ -41,12 +53,14 @@ class Network(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        prefix: str,
+        net: NetworkConfig,
+        availability_zones: tuple[str, str],
+        retain: bool,
         logs_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        net = config.network
-        removal = RemovalPolicy.RETAIN if config.retain_on_delete else RemovalPolicy.DESTROY
+        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
         subnets = [
             ec2.SubnetConfiguration(
                 name=APP_SUBNETS,
@@ -69,10 +83,10 @@ class Network(Construct):
                     map_public_ip_on_launch=False,
                 ),
             )
+        # No fixed name: a retained group would block re-creating this stateless stack.
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogs",
-            log_group_name=f"/{config.project}/{config.name}/vpc-flow-logs",
             encryption_key=logs_key,
             retention=retention(net.flow_log_retention_days),
             removal_policy=removal,
@@ -80,9 +94,9 @@ class Network(Construct):
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
-            vpc_name=f"{config.prefix}-vpc",
+            vpc_name=f"{prefix}-vpc",
             ip_addresses=ec2.IpAddresses.cidr(net.cidr),
-            availability_zones=list(config.availability_zones),
+            availability_zones=list(availability_zones),
             nat_gateways=net.nat_gateways,
             subnet_configuration=subnets,
             restrict_default_security_group=True,
@@ -99,7 +113,7 @@ class Network(Construct):
             self,
             "EndpointsSecurityGroup",
             vpc=self.vpc,
-            description=f"{config.prefix}: VPC interface endpoints (HTTPS from workloads)",
+            description=f"{prefix}: VPC interface endpoints (HTTPS from workloads)",
             allow_all_outbound=False,
         )
         self.vpc.add_gateway_endpoint(
@@ -107,7 +121,7 @@ class Network(Construct):
             service=ec2.GatewayVpcEndpointAwsService.S3,
             subnets=[self.app_subnets, self.data_subnets],
         )
-        for name, service in INTERFACE_ENDPOINTS.items():
+        for name, (service, _used_by) in INTERFACE_ENDPOINTS.items():
             self.vpc.add_interface_endpoint(
                 name,
                 service=service,

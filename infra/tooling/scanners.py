@@ -4,7 +4,7 @@ cfn-lint comes from ``requirements-infra.txt`` (this virtualenv); checkov lives 
 virtualenv (``.venv-checkov``, made by ``make test-infra-deps``) because it pins many
 packages of its own. Checkov runs with ``BC_SKIP_MAPPING=TRUE --skip-download``: no network,
 only the checks shipped in the package, plus the per-resource skips of
-:mod:`infra.checkov_skips`.
+:mod:`infra.compliance.checkov`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 
 

@@ -8,7 +8,9 @@ an advisory lock and is idempotent, so a re-run with nothing new applies nothing
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy, triggers
+from collections.abc import Sequence
+
+from aws_cdk import CfnResource, Duration, Fn, RemovalPolicy, triggers
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -16,9 +18,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.assets import LAMBDA_RUNTIME, migrations_digest, python_lambda_code
-from infra.catalog import retention
-from infra.config import EnvironmentConfig
+from infra.config.catalog import retention
+from infra.constructs.jobs.packaging import LAMBDA_RUNTIME, migrations_digest, python_lambda_code
 from infra.constructs.secret_access import grant_decrypt_via_secrets_manager, secret_reference
 
 MIGRATE_TIMEOUT = Duration.minutes(10)
@@ -33,38 +34,40 @@ class Jobs(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        prefix: str,
+        log_retention_days: int,
+        retain: bool,
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
         database_secret: secretsmanager.ISecret,
+        login_secrets: Sequence[secretsmanager.ISecret],
         database_key: kms.IKey,
         logs_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        function_name = f"{config.prefix}-migrate"
+        function_name = f"{prefix}-migrate"
+        # No fixed name: a retained group would block re-creating this stateless stack.
         self.log_group = logs.LogGroup(
             self,
             "MigrateLogs",
-            log_group_name=f"/aws/lambda/{function_name}",
             encryption_key=logs_key,
-            retention=retention(config.database.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN
-            if config.retain_on_delete
-            else RemovalPolicy.DESTROY,
+            retention=retention(log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
         )
         self.migrate = lambda_.Function(
             self,
             "Migrate",
             function_name=function_name,
-            description=f"{config.prefix}: apply database migrations (runs on every deploy)",
+            description=f"{prefix}: apply database migrations (runs on every deploy)",
             runtime=LAMBDA_RUNTIME,
             architecture=lambda_.Architecture.X86_64,
             handler="lambdas.migrate.handler.handler",
             code=python_lambda_code("lambdas/migrate/requirements.txt", MIGRATE_SOURCES),
             timeout=MIGRATE_TIMEOUT,
             memory_size=512,
-            reserved_concurrent_executions=1,
+            # No reserved concurrency: it fails in accounts with a low concurrency quota, and
+            # the runner's advisory lock already serializes concurrent runs.
             vpc=vpc,
             vpc_subnets=subnets,
             security_groups=[security_group],
@@ -72,11 +75,14 @@ class Jobs(Construct):
             environment={
                 "DATABASE_SECRET_ARN": database_secret.secret_arn,
                 "DATABASE_SSLMODE": "require",
+                "LOGIN_ROLE_SECRET_ARNS": Fn.join(",", [s.secret_arn for s in login_secrets]),
                 "POWERTOOLS_SERVICE_NAME": "migrate",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
         )
         secret_reference(self, "DatabaseSecret", database_secret).grant_read(self.migrate)
+        for index, secret in enumerate(login_secrets):
+            secret_reference(self, f"LoginSecret{index}", secret).grant_read(self.migrate)
         grant_decrypt_via_secrets_manager(self.migrate, database_key)
         self.migrations_hash = migrations_digest()
         self.trigger = triggers.Trigger(

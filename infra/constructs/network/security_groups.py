@@ -6,7 +6,7 @@ Paths (ingress on the target and the matching egress on the source):
 * PgBouncer tasks, jobs -> database 5432
 * app, jobs -> cache 6379
 * app, PgBouncer tasks, jobs -> VPC interface endpoints 443
-* PgBouncer tasks -> anywhere 443 (image pull from Docker Hub through the NAT gateway)
+* PgBouncer tasks -> 443 (image layers from S3 through the gateway endpoint)
 
 Every group starts with no egress at all (``allow_all_outbound=False``).
 """
@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
-
-from infra.config import EnvironmentConfig
 
 PGBOUNCER_PORT = 6432
 POSTGRES_PORT = 5432
@@ -68,7 +66,7 @@ class SecurityGroups(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        prefix: str,
         vpc: ec2.IVpc,
         endpoints: ec2.SecurityGroup,
     ) -> None:
@@ -79,8 +77,8 @@ class SecurityGroups(Construct):
                 self,
                 "".join(part.capitalize() for part in name.split("_")),
                 vpc=vpc,
-                security_group_name=f"{config.prefix}-{name.replace('_', '-')}",
-                description=f"{config.prefix}: {description}",
+                security_group_name=f"{prefix}-{name.replace('_', '-')}",
+                description=f"{prefix}: {description}",
                 allow_all_outbound=False,
             )
         for path in PATHS:
@@ -91,7 +89,7 @@ class SecurityGroups(Construct):
         self.pgbouncer.add_egress_rule(
             ec2.Peer.any_ipv4(),
             ec2.Port.tcp(HTTPS_PORT),
-            "image pull (Docker Hub, via NAT) and TLS bootstrap image",
+            "image layers from S3 (gateway endpoint; its prefix list would need a lookup)",
         )
 
     @property

@@ -5,8 +5,13 @@
 * Parameters force TLS, load pg_stat_statements and log slow statements; the log groups are
   created here (KMS-encrypted, with retention) before RDS writes to them, so no log-retention
   Lambda is needed.
-* Credentials: a generated secret encrypted with the database key, rotated by the hosted
-  single-user rotation Lambda, which runs in the jobs security group.
+* Credentials: three generated secrets encrypted with the database key, each rotated by the
+  hosted single-user rotation Lambda (in the jobs security group), which keeps the excluded
+  characters out of rotated passwords too: the master user (migrations only), the
+  application's login role and PgBouncer's auth_query role (both created by migration 0002,
+  their passwords set by the migrate job). Each rotation is ordered after the secret's
+  attachment to the primary, so the first rotation finds the host in the secret. The
+  secrets follow the database's removal policy (kept in staging and prod).
 * Backups: RDS owns the automated backups (``backup_retention_days``, PITR); AWS Backup only
   takes the weekly snapshots (see :mod:`infra.constructs.backups`).
 * The read replica sets MultiAZ and DeletionProtection explicitly (the CDK construct leaves
@@ -18,6 +23,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -25,11 +32,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from datalayer.metric_names import NAMESPACE, Metric
-from infra.catalog import instance_type_name, retention
-from infra.config import EnvironmentConfig
+from infra.config import DatabaseConfig
+from infra.config.catalog import instance_type_name, retention
 
 POSTGRES_VERSION = rds.PostgresEngineVersion.VER_17_9
 """Newest PostgreSQL 17 minor in aws-cdk-lib 2.275 (a test fails when a newer one appears)."""
@@ -42,15 +49,26 @@ REPLICA_LOG_EXPORTS = ("postgresql",)
 PASSWORD_EXCLUDED = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"  # noqa: S105 - a character set
 
 
+@dataclass(frozen=True)
+class LoginSecret:
+    """One database login and its secret (``master``, ``app`` or ``pgbouncer``)."""
+
+    name: str
+    secret: secretsmanager.ISecret
+    rotation: secretsmanager.SecretRotation
+
+
 class Database(Construct):
-    """The primary instance, its read replicas, the parameter group and the master secret."""
+    """The primary instance, its read replicas, the parameter group and the login secrets."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        prefix: str,
+        db: DatabaseConfig,
+        retain: bool,
         vpc: ec2.IVpc,
         data_subnets: ec2.SubnetSelection,
         jobs_subnets: ec2.SubnetSelection,
@@ -60,19 +78,17 @@ class Database(Construct):
         logs_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        db = config.database
-        self._config = config
+        self._db = db
         self._logs_key = logs_key
         self.engine = rds.DatabaseInstanceEngine.postgres(version=POSTGRES_VERSION)
-        retain = config.retain_on_delete
-        self._log_removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+        self._removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
         instance_removal = RemovalPolicy.SNAPSHOT if retain else RemovalPolicy.DESTROY
 
         self.parameter_group = rds.ParameterGroup(
             self,
             "Parameters",
             engine=self.engine,
-            description=f"{config.prefix}: TLS only, pg_stat_statements, slow statement log",
+            description=f"{prefix}: TLS only, pg_stat_statements, slow statement log",
             parameters={
                 "rds.force_ssl": "1",
                 "ssl_min_protocol_version": "TLSv1.2",
@@ -84,36 +100,30 @@ class Database(Construct):
                 "maintenance_work_mem": str(db.maintenance_work_mem_mb * 1024),  # kB
             },
         )
-        self.secret = rds.DatabaseSecret(
-            self,
-            "MasterSecret",
-            secret_name=f"{config.prefix}/database/master",
-            username=db.master_username,
-            dbname=db.database_name,
-            encryption_key=key,
-            exclude_characters=PASSWORD_EXCLUDED,
+        self.secret = self._secret(
+            "MasterSecret", f"{prefix}/database/master", db.master_username, key
         )
         self.subnet_group = rds.SubnetGroup(
             self,
             "Subnets",
-            description=f"{config.prefix}: isolated data subnets",
+            description=f"{prefix}: isolated data subnets",
             vpc=vpc,
             vpc_subnets=data_subnets,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        insights_mode, insights_retention = _insights(config)
+        insights_mode, insights_retention = _insights(db)
         self.monitoring_role = iam.Role(
             self,
             "MonitoringRole",
             assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
-            description=f"{config.prefix}: RDS Enhanced Monitoring",
+            description=f"{prefix}: RDS Enhanced Monitoring",
             managed_policies=[
                 iam.ManagedPolicy.from_aws_managed_policy_name(
                     "service-role/AmazonRDSEnhancedMonitoringRole"
                 )
             ],
         )
-        self.primary_identifier = f"{config.prefix}-primary"
+        self.primary_identifier = f"{prefix}-primary"
         primary_logs = self._log_groups("Primary", self.primary_identifier, PRIMARY_LOG_EXPORTS)
         self.primary = rds.DatabaseInstance(
             self,
@@ -169,7 +179,7 @@ class Database(Construct):
         )
         self.replicas: list[rds.DatabaseInstanceReadReplica] = []
         for index in range(1, db.replicas + 1):
-            identifier = f"{config.prefix}-replica-{index}"
+            identifier = replica_identifier(prefix, index)
             replica_logs = self._log_groups(f"Replica{index}", identifier, REPLICA_LOG_EXPORTS)
             replica = rds.DatabaseInstanceReadReplica(
                 self,
@@ -206,23 +216,66 @@ class Database(Construct):
             for group in replica_logs.values():
                 replica.node.add_dependency(group)
             self.replicas.append(replica)
-        # The rotation Lambda runs in the jobs group. Its target is given as a literal 5432
-        # rather than the instance (whose port is a token of this stack), so the security
-        # group rule lands in the network stack without a cross-stack cycle.
-        self.rotation = secretsmanager.SecretRotation(
+        self._rotation_network = (vpc, jobs_subnets, jobs_security_group, security_group)
+        attachment = self.secret.node.find_child("Attachment")
+        self.logins: dict[str, LoginSecret] = {
+            "master": LoginSecret(
+                "master", self.secret, self._rotate("Rotation", self.secret, attachment)
+            ),
+        }
+        for name, construct_id, username in (
+            ("app", "App", db.app_login_username),
+            ("pgbouncer", "PgBouncerAuth", db.pgbouncer_auth_username),
+        ):
+            secret = self._secret(
+                f"{construct_id}Secret", f"{prefix}/database/{name}", username, key
+            )
+            attached = secret.attach(self.primary)
+            self.logins[name] = LoginSecret(
+                name, attached, self._rotate(f"{construct_id}Rotation", secret, attached)
+            )
+
+    def _secret(
+        self, construct_id: str, name: str, username: str, key: kms.IKey
+    ) -> rds.DatabaseSecret:
+        secret = rds.DatabaseSecret(
             self,
-            "Rotation",
+            construct_id,
+            secret_name=name,
+            username=username,
+            dbname=self._db.database_name,
+            encryption_key=key,
+            exclude_characters=PASSWORD_EXCLUDED,
+        )
+        # Kept with the database: a database retained without its credentials is locked.
+        secret.apply_removal_policy(self._removal)
+        return secret
+
+    def _rotate(
+        self, construct_id: str, secret: secretsmanager.ISecret, attachment: IConstruct
+    ) -> secretsmanager.SecretRotation:
+        """Single-user rotation in the jobs group, after ``attachment`` wrote the host."""
+        vpc, subnets, jobs_group, database_group = self._rotation_network
+        # The target port is a literal 5432 rather than the instance's (a token of this
+        # stack), and the groups are the network stack's: the jobs -> database path exists.
+        rotation = secretsmanager.SecretRotation(
+            self,
+            construct_id,
             application=secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
-            secret=self.secret,
+            secret=secret,
             target=ec2.Connections(
-                security_groups=[security_group], default_port=ec2.Port.tcp(5432)
+                security_groups=[database_group], default_port=ec2.Port.tcp(5432)
             ),
             vpc=vpc,
-            vpc_subnets=jobs_subnets,
-            security_group=jobs_security_group,
-            automatically_after=Duration.days(db.secret_rotation_days),
+            vpc_subnets=subnets,
+            security_group=jobs_group,
+            automatically_after=Duration.days(self._db.secret_rotation_days),
+            exclude_characters=PASSWORD_EXCLUDED,
         )
-        self.rotation.node.add_dependency(self.primary)
+        rotation.node.add_dependency(attachment)
+        # The schedule itself is created under the secret, not under the rotation.
+        secret.node.find_child("RotationSchedule").node.add_dependency(attachment)
+        return rotation
 
     def _log_groups(
         self, construct_prefix: str, identifier: str, exports: tuple[str, ...]
@@ -234,19 +287,24 @@ class Database(Construct):
                 f"{construct_prefix}{export.capitalize()}Log",
                 log_group_name=f"/aws/rds/instance/{identifier}/{export}",
                 encryption_key=self._logs_key,
-                retention=retention(self._config.database.log_retention_days),
-                removal_policy=self._log_removal,
+                retention=retention(self._db.log_retention_days),
+                removal_policy=self._removal,
             )
         return groups
 
 
+def replica_identifier(prefix: str, index: int) -> str:
+    """The instance identifier of read replica ``index`` (1-based)."""
+    return f"{prefix}-replica-{index}"
+
+
 def _insights(
-    config: EnvironmentConfig,
+    db: DatabaseConfig,
 ) -> tuple[rds.DatabaseInsightsMode, rds.PerformanceInsightRetention]:
     """Database Insights mode and Performance Insights retention.
 
     Standard keeps the free 7 days; Advanced requires (and pays for) 15 months.
     """
-    if config.database.insights_mode == "advanced":
+    if db.insights_mode == "advanced":
         return rds.DatabaseInsightsMode.ADVANCED, rds.PerformanceInsightRetention.MONTHS_15
     return rds.DatabaseInsightsMode.STANDARD, rds.PerformanceInsightRetention.DEFAULT

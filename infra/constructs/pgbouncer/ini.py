@@ -1,39 +1,67 @@
-"""The PgBouncer configuration file, rendered from the environment config (pure function).
+"""The PgBouncer configuration file, rendered from the pooler's config (pure function).
 
-Two logical databases: ``<name>`` pools to the primary and ``<name>_ro`` to the first read
-replica (or to the primary when there is none), so the datalayer's read URL never changes
-shape. No credential appears here: the container writes ``userlist.txt`` from secrets that
-ECS injects at start.
+Two logical databases: ``<name>`` pools to the primary and ``<name>_ro`` to the read host
+(the first replica, or the primary when there is none). The hosts are placeholders the
+container fills in at start from SSM parameters, so a replica added or removed in another
+stack needs no change to this stack's template.
+
+Clients are authenticated through ``auth_query``: PgBouncer asks PostgreSQL (as the auth
+user, whose only right is the lookup function of migration 0002) for the client's password
+verifier at each login, so rotating the application's password never needs a restart. The
+auth file holds only the auth user and PgBouncer's own admin and stats users, each from a
+secret of its own; the application user can neither PAUSE nor SHUTDOWN the pooler.
 """
 
 from __future__ import annotations
 
-from infra.config import EnvironmentConfig
+from dataclasses import dataclass
+
+from infra.config import PgBouncerConfig
 
 LISTEN_PORT = 6432
 CONFIG_DIR = "/etc/pgbouncer"
 TLS_DIR = "/etc/pgbouncer-tls"
 NLB_IDLE_TIMEOUT_SECONDS = 350
 """Network Load Balancers drop a TCP flow idle this long; keepalives must start earlier."""
+PRIMARY_HOST = "@PRIMARY_HOST@"
+READ_HOST = "@READ_HOST@"
+AUTH_QUERY = "SELECT uname, phash FROM pgbouncer.user_lookup($1)"
+"""The lookup function of migration 0002 (answers only for the application's login roles)."""
 
 
-def read_database_name(config: EnvironmentConfig) -> str:
-    """The logical database that pools to the read replica."""
-    return f"{config.database.database_name}_ro"
+@dataclass(frozen=True)
+class PoolerUsers:
+    """Who PgBouncer knows by name: the auth_query user and its own console users."""
+
+    auth_user: str
+    admin_user: str = "pgbouncer_admin"
+    stats_user: str = "pgbouncer_stats"
 
 
-def render_ini(config: EnvironmentConfig, *, primary_host: str, replica_host: str) -> str:
-    """pgbouncer.ini for ``config``; hosts may be CloudFormation tokens."""
-    pool = config.pgbouncer
-    db = config.database
+def read_database_name(database_name: str) -> str:
+    """The logical database that pools to the read host."""
+    return f"{database_name}_ro"
+
+
+def render_ini(
+    pool: PgBouncerConfig,
+    *,
+    database_name: str,
+    users: PoolerUsers,
+    primary_host: str = PRIMARY_HOST,
+    read_host: str = READ_HOST,
+) -> str:
+    """pgbouncer.ini for ``pool``; hosts default to the placeholders filled in at start."""
     settings = {
         "listen_addr": "0.0.0.0",  # noqa: S104 - inside the task; the security group limits who connects
         "listen_port": LISTEN_PORT,
         "unix_socket_dir": "",
         "auth_type": "scram-sha-256",
         "auth_file": f"{CONFIG_DIR}/userlist.txt",
-        "admin_users": db.master_username,
-        "stats_users": db.master_username,
+        "auth_user": users.auth_user,
+        "auth_query": AUTH_QUERY,
+        "admin_users": users.admin_user,
+        "stats_users": users.stats_user,
         "pool_mode": pool.pool_mode,
         "default_pool_size": pool.default_pool_size,
         "min_pool_size": pool.min_pool_size,
@@ -65,13 +93,18 @@ def render_ini(config: EnvironmentConfig, *, primary_host: str, replica_host: st
     }
     lines = [
         "[databases]",
-        f"{db.database_name} = host={primary_host} port=5432 dbname={db.database_name}",
-        f"{read_database_name(config)} = host={replica_host} port=5432 dbname={db.database_name}",
+        f"{database_name} = host={primary_host} port=5432 dbname={database_name}",
+        f"{read_database_name(database_name)} = host={read_host} port=5432 dbname={database_name}",
         "",
         "[pgbouncer]",
         *(f"{key} = {value}" for key, value in settings.items()),
     ]
     return "\n".join(lines) + "\n"
+
+
+def health_check_command(users: PoolerUsers) -> str:
+    """A readiness probe that names a user PgBouncer knows (no "no such user" per probe)."""
+    return f"pg_isready -q -h 127.0.0.1 -p {LISTEN_PORT} -U {users.stats_user} -d pgbouncer"
 
 
 def parse_ini(text: str) -> dict[str, dict[str, str]]:

@@ -8,17 +8,12 @@ a message instead of producing a template that fails half-way through a deployme
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from infra.catalog import (
-    CACHE_NODE_TYPES,
-    LOG_RETENTION_DAYS,
-    RDS_MONITORING_INTERVALS,
-    check_instance_class,
-)
-from infra.config_alerting import (
+from infra.config.alerting import (
     AlarmThresholds,
     AlertingConfig,
     Channel,
@@ -28,7 +23,13 @@ from infra.config_alerting import (
     parse_alarms,
     parse_alerting,
 )
-from infra.context_reader import ConfigError, Section, deep_merge
+from infra.config.catalog import (
+    CACHE_NODE_TYPES,
+    LOG_RETENTION_DAYS,
+    RDS_MONITORING_INTERVALS,
+    check_instance_class,
+)
+from infra.config.reader import ConfigError, Section, deep_merge
 
 __all__ = [
     "AlarmThresholds",
@@ -48,6 +49,9 @@ _HHMM = r"([01]\d|2[0-3]):[0-5]\d"
 _DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
 _WINDOW = rf"{_HHMM}-{_HHMM}"
 _WEEKLY_WINDOW = rf"{_DAY}:{_HHMM}-{_DAY}:{_HHMM}"
+_ROLE = r"[a-z_][a-z0-9_]{0,62}"
+_DIGEST = r"sha256:[0-9a-f]{64}"
+_TAGGED = r"[a-z0-9][a-z0-9./_-]*:[A-Za-z0-9._-]+"
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class DatabaseConfig:
     maintenance_work_mem_mb: int
     slow_statement_ms: int
     secret_rotation_days: int
+    app_login_username: str
+    pgbouncer_auth_username: str
 
 
 @dataclass(frozen=True)
@@ -98,9 +104,12 @@ class CacheConfig:
 
 @dataclass(frozen=True)
 class PgBouncerConfig:
-    """PgBouncer on ECS Fargate: image, task size, pools, timeouts and autoscaling bounds."""
+    """PgBouncer on ECS Fargate: images, task size, pools, timeouts and autoscaling bounds."""
 
     image: str
+    image_digest: str | None
+    tls_init_image: str
+    tls_init_image_digest: str | None
     cpu: int
     memory_mib: int
     min_tasks: int
@@ -116,7 +125,29 @@ class PgBouncerConfig:
     server_login_retry_seconds: int
     scale_up_utilization: float
     scale_down_utilization: float
+    scale_in_after_minutes: int
     log_retention_days: int
+
+    @property
+    def images(self) -> dict[str, str]:
+        """Both images with their digest pins, keyed by their config key."""
+        return {
+            "image": _pinned(self.image, self.image_digest),
+            "tls_init_image": _pinned(self.tls_init_image, self.tls_init_image_digest),
+        }
+
+
+def _pinned(image: str, digest: str | None) -> str:
+    return f"{image}@{digest}" if digest else image
+
+
+@dataclass(frozen=True)
+class PullThroughRule:
+    """An ECR pull-through cache rule: ``<prefix>/<repository>`` mirrors ``upstream``."""
+
+    prefix: str
+    upstream: str
+    credential_secret_name: str | None
 
 
 @dataclass(frozen=True)
@@ -125,7 +156,9 @@ class BackupConfig:
 
     weekly_schedule: str
     weekly_retention_weeks: int
-    lock_recovery_points: bool
+    vault_lock_mode: Literal["governance", "compliance"]
+    lock_min_retention_days: int
+    lock_max_retention_days: int
 
 
 @dataclass(frozen=True)
@@ -143,6 +176,7 @@ class EnvironmentConfig:
     cache: CacheConfig
     pgbouncer: PgBouncerConfig
     backup: BackupConfig
+    pull_through: tuple[PullThroughRule, ...]
     alarms: AlarmThresholds
     alerting: AlertingConfig
 
@@ -191,17 +225,26 @@ def _environment(root: Section, name: str) -> EnvironmentConfig:
         cache=_cache(root.section("cache")),
         pgbouncer=_pgbouncer(root.section("pgbouncer")),
         backup=_backup(root.section("backup")),
+        pull_through=_pull_through(root.section("pull_through_cache")),
         alarms=parse_alarms(root.section("alarms")),
         alerting=parse_alerting(root.section("alerting")),
     )
     root.reject_unknown_keys()
-    if config.network.nat_gateways == 0 and ".dkr.ecr." not in config.pgbouncer.image:
-        raise root.error(
-            "network.nat_gateways",
-            "0, but pgbouncer.image is pulled from a public registry: keep a NAT gateway "
-            "or mirror the image into ECR",
-        )
+    if config.network.nat_gateways == 0:
+        for key, image in config.pgbouncer.images.items():
+            if not from_ecr(image, config.pull_through):
+                raise root.error(
+                    "network.nat_gateways",
+                    f"0, but pgbouncer.{key} is pulled from a public registry: keep a NAT "
+                    "gateway or pull it through an ECR pull-through cache prefix",
+                )
     return config
+
+
+def from_ecr(image: str, rules: tuple[PullThroughRule, ...]) -> bool:
+    """Whether ``image`` comes from this account's ECR (a cache prefix or a private copy)."""
+    first = image.split("/", 1)[0]
+    return ".dkr.ecr." in first or any(first == rule.prefix for rule in rules)
 
 
 def _network(section: Section) -> NetworkConfig:
@@ -253,6 +296,8 @@ def _database(section: Section) -> DatabaseConfig:
         maintenance_work_mem_mb=section.integer("maintenance_work_mem_mb", minimum=64),
         slow_statement_ms=section.integer("slow_statement_ms", minimum=1),
         secret_rotation_days=section.integer("secret_rotation_days", minimum=1, maximum=365),
+        app_login_username=section.string("app_login_username", pattern=_ROLE),
+        pgbouncer_auth_username=section.string("pgbouncer_auth_username", pattern=_ROLE),
     )
     section.reject_unknown_keys()
     return config
@@ -280,8 +325,8 @@ def _cache(section: Section) -> CacheConfig:
 def _pgbouncer(section: Section) -> PgBouncerConfig:
     image = section.string(
         "image",
-        pattern=r"[a-z0-9./_-]+:v?1\.(2[2-9]|[3-9]\d)\.\d+[a-z0-9.-]*(@sha256:[0-9a-f]{64})?",
-        hint="a pinned image tag of PgBouncer >= 1.22 (no 'latest')",
+        pattern=r"[a-z0-9./_-]+:v?1\.(2[2-9]|[3-9]\d)\.\d+[a-z0-9.-]*",
+        hint="a pinned image tag of PgBouncer >= 1.22 (no 'latest'; digest in image_digest)",
     )
     min_tasks = section.integer("min_tasks", minimum=1, maximum=10)
     max_tasks = section.integer("max_tasks", minimum=1, maximum=20)
@@ -300,6 +345,11 @@ def _pgbouncer(section: Section) -> PgBouncerConfig:
         raise section.error("scale_down_utilization", "must be below scale_up_utilization")
     config = PgBouncerConfig(
         image=image,
+        image_digest=_optional_digest(section, "image_digest"),
+        tls_init_image=section.string(
+            "tls_init_image", pattern=_TAGGED, hint="an image with a pinned tag"
+        ),
+        tls_init_image_digest=_optional_digest(section, "tls_init_image_digest"),
         cpu=section.choice("cpu", (256, 512, 1024, 2048)),
         memory_mib=section.integer("memory_mib", minimum=512, maximum=16384),
         min_tasks=min_tasks,
@@ -318,6 +368,7 @@ def _pgbouncer(section: Section) -> PgBouncerConfig:
         ),
         scale_up_utilization=up,
         scale_down_utilization=down,
+        scale_in_after_minutes=section.integer("scale_in_after_minutes", minimum=5, maximum=60),
         log_retention_days=section.choice("log_retention_days", LOG_RETENTION_DAYS),
     )
     section.reject_unknown_keys()
@@ -330,7 +381,42 @@ def _backup(section: Section) -> BackupConfig:
             "weekly_schedule", pattern=r"cron\(.+\)", hint="an EventBridge cron(...) expression"
         ),
         weekly_retention_weeks=section.integer("weekly_retention_weeks", minimum=1, maximum=520),
-        lock_recovery_points=section.boolean("lock_recovery_points"),
+        vault_lock_mode=section.choice("vault_lock_mode", ("governance", "compliance")),
+        lock_min_retention_days=section.integer("lock_min_retention_days", minimum=1),
+        lock_max_retention_days=section.integer("lock_max_retention_days", maximum=36500),
     )
+    kept = 7 * config.weekly_retention_weeks
+    if not config.lock_min_retention_days <= kept <= config.lock_max_retention_days:
+        raise section.error(
+            "lock_min_retention_days",
+            f"the plan keeps recovery points {kept} days: the vault lock bounds must include it",
+        )
     section.reject_unknown_keys()
     return config
+
+
+def _optional_digest(section: Section, key: str) -> str | None:
+    if not section.has(key):
+        section.optional_string(key)
+        return None
+    return section.string(key, pattern=_DIGEST, hint="sha256:<64 hex> as the registry reports it")
+
+
+def _pull_through(section: Section) -> tuple[PullThroughRule, ...]:
+    rules = []
+    for prefix in list(section.keys()):
+        rule = section.section(prefix)
+        if not re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", prefix) or not 2 <= len(prefix) <= 30:
+            raise section.error(prefix, "not a valid ECR repository prefix")
+        rules.append(
+            PullThroughRule(
+                prefix=prefix,
+                upstream=rule.choice("upstream", ("registry-1.docker.io", "public.ecr.aws")),
+                credential_secret_name=rule.optional_string("credential_secret_name"),
+            )
+        )
+        rule.reject_unknown_keys()
+        if rules[-1].upstream == "registry-1.docker.io" and not rules[-1].credential_secret_name:
+            raise rule.error("credential_secret_name", "Docker Hub needs credentials")
+    section.reject_unknown_keys()
+    return tuple(rules)

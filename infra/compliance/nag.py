@@ -7,17 +7,13 @@ acknowledgement suppresses nothing, so stale entries cannot linger.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, Stack, Validations
 
+from infra.compliance.paths import find_construct
 from infra.config import EnvironmentConfig
-from infra.construct_paths import find_construct
-
-if TYPE_CHECKING:
-    from infra.deployment import Deployment
 
 PLUGIN = "AwsSolutions"
 
@@ -32,10 +28,14 @@ class NagAcknowledgement:
     reason: str
     applies: Callable[[EnvironmentConfig], bool] = lambda _config: True
 
-    @property
-    def acknowledged_id(self) -> str:
-        """The id the CDK validation report uses (``AwsSolutions::AwsSolutions-XYZ``)."""
-        return f"{PLUGIN}::{self.rule}"
+    def acknowledged_id(self, config: EnvironmentConfig) -> str:
+        """The id the CDK validation report uses (``AwsSolutions::AwsSolutions-XYZ``).
+
+        ``{account}`` and ``{region}`` in a rule stand for the environment's values (cdk-nag
+        names resources by their resolved ARN).
+        """
+        rule = self.rule.replace("{account}", config.account).replace("{region}", config.region)
+        return f"{PLUGIN}::{rule}"
 
 
 _LAMBDA_BASIC = (
@@ -138,6 +138,37 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
         "(TLS runs end to end between client and PgBouncer). Flows are recorded by the VPC "
         "flow logs instead.",
     ),
+    *(
+        NagAcknowledgement(
+            "services", f"PgBouncer/{name}Secret", "AwsSolutions-SMG4",
+            f"The PgBouncer {role} user exists only inside PgBouncer (auth file), not in "
+            "the database; it is reachable only from inside the VPC over TLS, and a new "
+            "value is taken up by a redeployment of the service, so there is nothing for a "
+            "Secrets Manager rotation Lambda to change.",
+        )
+        for name, role in (("Admin", "admin console"), ("Stats", "read-only stats console"))
+    ),
+    NagAcknowledgement(
+        "services", "PgBouncer/Task/ExecutionRole/DefaultPolicy", "AwsSolutions-IAM5[Resource::*]",
+        "ecr:GetAuthorizationToken has no resource-level permissions (AWS requires '*'); it "
+        "only issues a registry login token, every pull is scoped to the cache prefixes.",
+    ),
+    *(
+        NagAcknowledgement(
+            "services", "PgBouncer/Task/ExecutionRole/DefaultPolicy",
+            f"AwsSolutions-IAM5[Resource::arn:aws:ecr:{{region}}:{{account}}:"
+            f"repository/{prefix}/*]",
+            f"A pull-through cache creates one repository per upstream image under the "
+            f"'{prefix}/' prefix on first pull; the wildcard is limited to that prefix.",
+        )
+        for prefix in ("docker-hub", "ecr-public")
+    ),
+    NagAcknowledgement(
+        "operations", "PgBouncerRedeploy/Workflow/Role/DefaultPolicy",
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray tracing of the state machine: xray:PutTraceSegments and related actions have "
+        "no resource-level permissions; ecs:UpdateService itself is scoped to the service.",
+    ),
     NagAcknowledgement(
         "services", "Jobs/Migrate/ServiceRole", f"AwsSolutions-IAM4[{_LAMBDA_BASIC}]",
         "AWS-maintained minimal Lambda logging policy (CreateLogStream/PutLogEvents).",
@@ -156,12 +187,12 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
 )  # fmt: skip
 
 
-def acknowledge(deployment: Deployment, config: EnvironmentConfig) -> None:
+def acknowledge(stacks: Mapping[str, Stack], config: EnvironmentConfig) -> None:
     """Attach the acknowledgements of ``config``'s environment to their constructs."""
     for entry in ACKNOWLEDGEMENTS:
         if not entry.applies(config):
             continue
-        target = find_construct(deployment.stack(entry.stack), entry.path)
+        target = find_construct(stacks[entry.stack], entry.path)
         Validations.of(target).acknowledge(
-            Acknowledgment(id=entry.acknowledged_id, reason=entry.reason)
+            Acknowledgment(id=entry.acknowledged_id(config), reason=entry.reason)
         )

@@ -57,6 +57,10 @@ class Section:
             raise self.error(key, "missing")
         return self._data[key]
 
+    def keys(self) -> list[str]:
+        """The keys of this section, in their order."""
+        return list(self._data)
+
     def has(self, key: str) -> bool:
         """Whether ``key`` is present (and not null)."""
         return self._data.get(key) is not None

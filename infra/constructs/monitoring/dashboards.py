@@ -10,13 +10,12 @@ metrics come from :mod:`datalayer.metric_names`; every alarm notifies an SNS top
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from aws_cdk import Duration
-from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_rds as rds
 from aws_cdk import aws_sns as sns
 from cdk_monitoring_constructs import (
     AlarmFactoryDefaults,
@@ -31,22 +30,12 @@ from cdk_monitoring_constructs import (
 from constructs import Construct
 
 from datalayer.metric_names import Metric
-from infra.alarm_rules import AlarmRule, thresholds
 from infra.config import EnvironmentConfig, Severity
-from infra.constructs import monitoring_rules as rules
+from infra.constructs.monitoring import rules
+from infra.constructs.monitoring.escalation import AlarmRule, thresholds
+from infra.constructs.monitoring.resources import MonitoredResources
 
 DASHBOARDS = ("database-overview", "cache-performance", "vector-search-analytics")
-
-
-@dataclass(frozen=True)
-class MonitoredResources:
-    """What the monitoring stack watches (references into the data and services stacks)."""
-
-    primary: rds.IDatabaseInstance
-    replicas: Sequence[rds.IDatabaseInstance]
-    cache_node_ids: Sequence[str]
-    load_balancer: elbv2.INetworkLoadBalancer
-    target_group: elbv2.INetworkTargetGroup
 
 
 class Monitoring(Construct):
@@ -78,13 +67,38 @@ class Monitoring(Construct):
         self._cache_widgets(resources.cache_node_ids)
         self._vector_widgets(resources)
         self.backup_failures = self._backup_failure_rule(topics["critical"])
+        self.backup_delivery_failures = self._delivery_alarm(
+            self.backup_failures, topics["critical"]
+        )
+
+    def _delivery_alarm(self, rule: events.Rule, topic: sns.ITopic) -> cloudwatch.Alarm:
+        """Pages when EventBridge cannot deliver a backup failure (e.g. a KMS denial)."""
+        alarm = cloudwatch.Alarm(
+            self,
+            "BackupNotificationUndelivered",
+            alarm_name=f"{self._config.prefix}-backup-notification-undelivered",
+            alarm_description="[critical] EventBridge failed to deliver a backup failure event",
+            metric=cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="FailedInvocations",
+                dimensions_map={"RuleName": rule.rule_name},
+                statistic="Sum",
+                period=Duration.minutes(5),
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+        return alarm
 
     def _backup_failure_rule(self, topic: sns.ITopic) -> events.Rule:
         """Failed, aborted or expired AWS Backup jobs go straight to the critical topic.
 
         The target is written at the L1 level: the L2 SNS target would also add an
         unconditioned EventBridge statement to the alerting key's policy, whereas the key
-        already trusts EventBridge for this account only.
+        already lets EventBridge encrypt for this environment's alert topics only.
         """
         rule = events.Rule(
             self,

@@ -8,18 +8,15 @@ datalayer emits (see :mod:`datalayer.metric_names`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from datalayer.metric_names import NAMESPACE, Dimension, Metric
-from infra.alarm_rules import AlarmRule
-from infra.catalog import DB_INSTANCE_MEMORY_GIB, GIB
 from infra.config import EnvironmentConfig
-
-if TYPE_CHECKING:
-    from infra.constructs.monitoring import MonitoredResources
+from infra.config.catalog import DB_INSTANCE_MEMORY_GIB, GIB
+from infra.constructs.monitoring.escalation import AlarmRule
+from infra.constructs.monitoring.resources import MonitoredResources
 
 GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
 GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD

@@ -21,7 +21,7 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[3]
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_12
 LAMBDA_PYTHON_VERSION = "3.12"
 """Must match :data:`LAMBDA_RUNTIME`: pip selects wheels for this interpreter."""
