@@ -31,6 +31,11 @@ async def populated_user(db: Database, audit_key: str) -> factories.Graph:
     async with db.transaction() as session:
         for name in CHILD_ROWS:
             session.add(make[name]())
+        session.add(
+            m.ConsentRecord(
+                user_id=graph.user.id, purpose="analytics", granted=True, policy_version="1"
+            )
+        )
         for action in ("user.created", "user.updated"):
             session.add(
                 m.AuditLog(

@@ -1,11 +1,13 @@
-"""erasure ledger
+"""gdpr records: consent history and the erasure ledger
 
 Revision ID: 0003
 Revises: 0001
 Create Date: 2026-12-02 16:00:00
 
-The ledger of GDPR erasures: subject hashes and times only. The application role may add
-and complete entries but never delete one, so an erasure cannot be forgotten by the app.
+Consent per purpose, one row per grant or withdrawal: the application may add and (through
+erasure) delete rows, never rewrite one. The ledger of erasures holds subject hashes and
+times only; the application may add and complete entries but never delete one, so an
+erasure cannot be forgotten.
 """
 
 from collections.abc import Sequence
@@ -24,12 +26,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 CREATED = SchemaObjects(
-    tables=frozenset({"erasure_ledger"}),
+    tables=frozenset({"erasure_ledger", "consent_records"}),
+    indexes=frozenset({"ix_consent_records_user_id_purpose_recorded_at"}),
     constraints=frozenset(
         {
             "pk_erasure_ledger",
             "ck_erasure_ledger_subject_hash_format",
             "ck_erasure_ledger_completed_with_count",
+            "pk_consent_records",
+            "fk_consent_records_user_id_users",
+            "ck_consent_records_purpose",
+            "ck_consent_records_policy_version_not_blank",
         }
     ),
 )
@@ -64,9 +71,45 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("subject_hash", name=op.f("pk_erasure_ledger")),
     )
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON erasure_ledger TO {_app_role()}")
+    op.create_table(
+        "consent_records",
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("purpose", sa.String(length=32), nullable=False),
+        sa.Column("granted", sa.Boolean(), nullable=False),
+        sa.Column("policy_version", sa.String(length=32), nullable=False),
+        sa.Column(
+            "recorded_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "purpose IN ('personalization', 'analytics', 'marketing')",
+            name=op.f("ck_consent_records_purpose"),
+        ),
+        sa.CheckConstraint(
+            "length(btrim(policy_version)) > 0",
+            name=op.f("ck_consent_records_policy_version_not_blank"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_consent_records_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_records")),
+    )
+    op.create_index(
+        "ix_consent_records_user_id_purpose_recorded_at",
+        "consent_records",
+        ["user_id", "purpose", "recorded_at"],
+    )
+    op.execute(f"GRANT SELECT, INSERT, DELETE ON consent_records TO {_app_role()}")
 
 
 def downgrade() -> None:
+    op.drop_table("consent_records")
     op.drop_table("erasure_ledger")
 
 
