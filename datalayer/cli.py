@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from datalayer.db import Database
 from datalayer.demo import run_demo
 from datalayer.errors import DataLayerError
+from datalayer.gdpr.cli import audit_app, gdpr_app
 from datalayer.health import HealthReport
 from datalayer.local.postgres import LOCAL_DATABASE, local_server, resolve_database_url
 from datalayer.migrations import runner
@@ -40,6 +41,8 @@ db_app = typer.Typer(help="The embedded PostgreSQL used when DATABASE_URL is uns
 migrate_app = typer.Typer(help="Schema migrations (Alembic) with validation and audit.")
 app.add_typer(db_app, name="db")
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(gdpr_app, name="gdpr")
+app.add_typer(audit_app, name="audit")
 console = Console(soft_wrap=True)
 
 

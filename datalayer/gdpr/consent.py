@@ -46,7 +46,7 @@ class ConsentRepository:
             session.add(record)
             await session.flush()
             await session.refresh(record)
-            self._audit.record(
+            await self._audit.record(
                 session,
                 "gdpr.consent_granted" if data.granted else "gdpr.consent_withdrawn",
                 entity_type="consent",

@@ -95,7 +95,7 @@ async def erase_user(
             ),
             params,
         )
-        audit.record(session, "gdpr.erasure_started", entity_type="user", subject=user_id)
+        await audit.record(session, "gdpr.erasure_started", entity_type="user", subject=user_id)
         mark("started")
     mark("started:committed")
 
@@ -131,7 +131,7 @@ async def erase_user(
                     "tables": json.dumps(erased, sort_keys=True),
                 },
             )
-        audit.record(
+        await audit.record(
             session,
             "gdpr.erasure_completed" if not any(residual.values()) else "gdpr.erasure_incomplete",
             entity_type="user",

@@ -147,7 +147,7 @@ async def process_export_request(
                 execution_options={"isolation_level": "REPEATABLE READ"}
             )
             export = await collect_user_data(connection, user_id, audit_key)
-            audit.record(
+            await audit.record(
                 session,
                 "gdpr.export_generated",
                 entity_type="data_export_request",

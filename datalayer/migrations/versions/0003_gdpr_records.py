@@ -1,4 +1,4 @@
-"""gdpr records: consent history and the erasure ledger
+"""gdpr records: consent history, the erasure ledger, the audit hash chain
 
 Revision ID: 0003
 Revises: 0001
@@ -107,8 +107,15 @@ def upgrade() -> None:
     )
     op.execute(f"GRANT SELECT, INSERT, DELETE ON consent_records TO {_app_role()}")
 
+    # The audit hash chain. Rows written before this version have no link: nullable, and
+    # `audit verify` reports such a row as the first broken link.
+    op.add_column("audit_logs", sa.Column("prev_hash", sa.String(length=64), nullable=True))
+    op.add_column("audit_logs", sa.Column("row_hash", sa.String(length=64), nullable=True))
+
 
 def downgrade() -> None:
+    op.drop_column("audit_logs", "row_hash")
+    op.drop_column("audit_logs", "prev_hash")
     op.drop_table("consent_records")
     op.drop_table("erasure_ledger")
 

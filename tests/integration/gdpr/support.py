@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from datalayer import models as m
-from datalayer.audit import subject_hash
+from datalayer.audit import AuditTrail
 from datalayer.db import Database
 from tests import factories
 
@@ -37,12 +37,8 @@ async def populated_user(db: Database, audit_key: str) -> factories.Graph:
             )
         )
         for action in ("user.created", "user.updated"):
-            session.add(
-                m.AuditLog(
-                    action=action,
-                    entity_type="user",
-                    subject_hash=subject_hash(graph.user.id, audit_key),
-                )
+            await AuditTrail(audit_key).record(
+                session, action, entity_type="user", subject=graph.user.id
             )
     return graph
 
