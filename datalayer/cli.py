@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from datalayer.db import Database
 from datalayer.demo import run_demo
 from datalayer.errors import DataLayerError
+from datalayer.gdpr.cli import audit_app, gdpr_app
 from datalayer.health import HealthReport
 from datalayer.local.postgres import LOCAL_DATABASE, local_server
 from datalayer.migrations import runner
@@ -42,6 +43,8 @@ migrate_app = typer.Typer(help="Schema migrations (Alembic) with validation and 
 app.add_typer(db_app, name="db")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(gdpr_app, name="gdpr")
+app.add_typer(audit_app, name="audit")
 console = Console(soft_wrap=True)
 
 

@@ -85,6 +85,18 @@ def rows(g: Graph) -> dict[str, Any]:
             **{"service": "tests", "level": "INFO", "message": "hello", **o}
         ),
         "users": user,
+        "consent_records": lambda **o: m.ConsentRecord(
+            **{
+                "user_id": g.user.id,
+                "purpose": "analytics",
+                "granted": True,
+                "policy_version": "1",
+                **o,
+            }
+        ),
+        "erasure_ledger": lambda **o: m.ErasureLedgerEntry(
+            **{"subject_hash": sha256(unique("subject")), **o}
+        ),
         "conversations": lambda **o: m.Conversation(
             **{"user_id": g.user.id, "session_id": unique("session"), **o}
         ),

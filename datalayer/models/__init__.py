@@ -5,6 +5,7 @@ from datalayer.models.base import Base
 from datalayer.models.catalog import Category, Product
 from datalayer.models.conversations import Conversation, Message
 from datalayer.models.embeddings import RecipeEmbedding
+from datalayer.models.gdpr import ConsentRecord, ErasureLedgerEntry
 from datalayer.models.ingredients import ParsedIngredient
 from datalayer.models.meal_plans import MealPlan
 from datalayer.models.pantry import PantryItem
@@ -19,8 +20,10 @@ __all__ = [
     "Base",
     "CacheEntry",
     "Category",
+    "ConsentRecord",
     "Conversation",
     "DataExportRequest",
+    "ErasureLedgerEntry",
     "MealPlan",
     "Message",
     "PantryItem",

@@ -33,3 +33,6 @@ class AuditLog(Base):
     entity_id: Mapped[str | None] = mapped_column(String(128))
     subject_hash: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = jsonb_object()
+    # The hash chain (see datalayer.audit): the previous row's row_hash and this row's HMAC.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))

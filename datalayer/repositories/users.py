@@ -53,7 +53,7 @@ class UserRepository:
             session.add(user)
             await session.flush()
             await session.refresh(user)
-            self._audit.record(
+            await self._audit.record(
                 session, "user.created", entity_type="user", entity_id=user.id, subject=user.id
             )
             return UserOut.model_validate(user)
@@ -105,7 +105,7 @@ class UserRepository:
             request = DataExportRequest(user_id=user_id, format=fmt.value)
             session.add(request)
             await session.flush()
-            self._audit.record(
+            await self._audit.record(
                 session,
                 "gdpr.export_requested",
                 entity_type="data_export_request",
@@ -140,7 +140,7 @@ class UserRepository:
             user = (await session.execute(statement)).scalar_one_or_none()
             if user is None:
                 raise NotFoundError(USER_NOT_FOUND)
-            self._audit.record(
+            await self._audit.record(
                 session,
                 action,
                 entity_type="user",

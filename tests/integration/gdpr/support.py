@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from datalayer import models as m
-from datalayer.audit import subject_hash
+from datalayer.audit import AuditTrail
 from datalayer.db import Database
 from tests import factories
 
@@ -31,13 +31,14 @@ async def populated_user(db: Database, audit_key: str) -> factories.Graph:
     async with db.transaction() as session:
         for name in CHILD_ROWS:
             session.add(make[name]())
+        session.add(
+            m.ConsentRecord(
+                user_id=graph.user.id, purpose="analytics", granted=True, policy_version="1"
+            )
+        )
         for action in ("user.created", "user.updated"):
-            session.add(
-                m.AuditLog(
-                    action=action,
-                    entity_type="user",
-                    subject_hash=subject_hash(graph.user.id, audit_key),
-                )
+            await AuditTrail(audit_key).record(
+                session, action, entity_type="user", subject=graph.user.id
             )
     return graph
 

@@ -12,6 +12,7 @@ from datalayer import models as m
 from datalayer.db import Database
 from datalayer.gdpr.export import collect_user_data
 from datalayer.gdpr.inventory import load_inventory
+from datalayer.migrations import runner
 from datalayer.settings import Settings
 from tests.integration.gdpr.support import populated_user, tables_linked_to_users
 
@@ -30,7 +31,7 @@ async def test_inventory_covers_every_table_linked_to_users(db: Database) -> Non
 
 
 async def test_export_holds_every_owned_row_and_nothing_of_others(
-    db: Database, settings: Settings
+    db: Database, settings: Settings, database_url: str
 ) -> None:
     key = settings.audit_hash_key.get_secret_value()
     subject = await populated_user(db, key)
@@ -43,7 +44,7 @@ async def test_export_holds_every_owned_row_and_nothing_of_others(
     assert all(export.tables[name] for name in export.tables), export.manifest.tables
     assert len(export.tables["audit_logs"]) == 2
     assert export.manifest.tables == {name: len(rows) for name, rows in export.tables.items()}
-    assert export.manifest.schema_version == "0001"
+    assert export.manifest.schema_version == runner.status(database_url).head
 
     document = export.to_json()
     for foreign in (other.user.id, other.recipe.id, other.conversation.id, other.receipt.id):

@@ -69,6 +69,13 @@ CHECK_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "ck_receipt_items_unit_price_non_negative": ("receipt_items", {"unit_price": Decimal(-1)}),
     "ck_receipt_items_quantity_positive": ("receipt_items", {"quantity": Decimal(0)}),
     "ck_receipt_items_product_name_not_blank": ("receipt_items", {"product_name": ""}),
+    "ck_consent_records_purpose": ("consent_records", {"purpose": "telepathy"}),
+    "ck_consent_records_policy_version_not_blank": ("consent_records", {"policy_version": " "}),
+    "ck_erasure_ledger_subject_hash_format": ("erasure_ledger", {"subject_hash": "XYZ"}),
+    "ck_erasure_ledger_completed_with_count": (
+        "erasure_ledger",
+        {"completed_at": datetime.now(UTC)},
+    ),
 }
 
 UNIQUE_CASES: dict[str, tuple[str, dict[str, Any]]] = {

@@ -1,0 +1,134 @@
+"""``python -m datalayer gdpr ...`` and ``python -m datalayer audit verify``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from datalayer.audit import verify_chain
+from datalayer.db import Database
+from datalayer.gdpr.erasure import erase_user, verify_erasure
+from datalayer.gdpr.jobs import LocalExportStore, process_export_request
+from datalayer.local.postgres import resolve_database_url
+from datalayer.repositories.users import UserRepository
+from datalayer.schemas.common import as_uuid
+from datalayer.settings import Settings, get_settings
+
+gdpr_app = typer.Typer(help="GDPR: export, erase and verify one person's data.")
+audit_app = typer.Typer(help="The append-only, hash-chained audit log.")
+console = Console(soft_wrap=True)
+
+UserArgument = Annotated[str, typer.Argument(help="The user's id (UUID).")]
+
+
+def _database(settings: Settings) -> Database:
+    return Database.connect(resolve_database_url(settings), settings)
+
+
+def _key(settings: Settings) -> str:
+    return settings.audit_hash_key.get_secret_value()
+
+
+@gdpr_app.command("export")
+def export(
+    user: UserArgument,
+    export_format: Annotated[str, typer.Option("--format", help="json or csv (zipped)")] = "json",
+) -> None:
+    """Export everything held about USER to a file (mode 0600) under DATALAYER_HOME/exports."""
+    settings = get_settings()
+    user_id = as_uuid(user, "user")
+
+    async def run() -> None:
+        db = _database(settings)
+        try:
+            request_id = await UserRepository(db, settings).request_data_export(
+                user_id, export_format
+            )
+            store = LocalExportStore(settings.datalayer_home / "exports")
+            with console.status("collecting every owned table ..."):
+                status = await process_export_request(db, request_id, store, _key(settings))
+        finally:
+            await db.dispose()
+        console.print(f"request {status.request_id}: {status.status}, expires {status.expires_at}")
+        console.print(f"written to {status.location}")
+
+    asyncio.run(run())
+
+
+@gdpr_app.command("erase")
+def erase(
+    user: UserArgument,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase USER everywhere (resumable), then verify that nothing is left."""
+    settings = get_settings()
+    user_id = as_uuid(user, "user")
+    if not yes and not typer.confirm(f"Erase every row of {user_id}? This cannot be undone"):
+        raise typer.Exit(code=1)
+
+    async def run() -> None:
+        db = _database(settings)
+        try:
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("erasing", total=None)
+
+                def step(label: str) -> None:
+                    progress.update(task, advance=1, description=f"erasing {label}")
+
+                result = await erase_user(db, user_id, _key(settings), checkpoint=step)
+        finally:
+            await db.dispose()
+        erased = {table: rows for table, rows in result.rows_erased.items() if rows}
+        console.print(f"erased {result.total_erased} rows: {json.dumps(erased)}")
+        console.print("verified: no rows left" if result.verified else "NOT verified")
+        if not result.verified:
+            raise typer.Exit(code=1)
+
+    asyncio.run(run())
+
+
+@gdpr_app.command("verify")
+def verify(user: UserArgument) -> None:
+    """Count the rows still held about USER in every owned table (exit 1 when any)."""
+    settings = get_settings()
+    user_id: uuid.UUID = as_uuid(user, "user")
+
+    async def run() -> dict[str, int]:
+        db = _database(settings)
+        try:
+            return await verify_erasure(db, user_id)
+        finally:
+            await db.dispose()
+
+    left = {table: rows for table, rows in asyncio.run(run()).items() if rows}
+    if left:
+        console.print(f"rows left: {json.dumps(left)}")
+        raise typer.Exit(code=1)
+    console.print("no rows left in any owned table")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain; report the first broken link (exit 1)."""
+    settings = get_settings()
+
+    async def run() -> tuple[int, int | None, str | None]:
+        db = _database(settings)
+        try:
+            async with db.write_engine.connect() as connection:
+                report = await verify_chain(connection, _key(settings))
+        finally:
+            await db.dispose()
+        return report.rows_checked, report.first_broken_id, report.problem
+
+    checked, broken, problem = asyncio.run(run())
+    if broken is not None:
+        console.print(f"[red]broken[/] at audit_logs.id {broken}: {problem} ({checked} checked)")
+        raise typer.Exit(code=1)
+    console.print(f"intact: {checked} rows, every link verified")
