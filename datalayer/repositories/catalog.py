@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datalayer.db import Database
+from datalayer.db import Database, idempotent_read
 from datalayer.errors import ConflictError, InvalidInputError, NotFoundError
 from datalayer.models import Category, Product
 from datalayer.repositories.crud import CrudRepository, convert_page, fetch_page
@@ -114,6 +114,7 @@ class CatalogRepository:
                 raise ConflictError("category has subcategories")
             await self._categories.delete(key, session=session)
 
+    @idempotent_read
     async def list_categories(
         self, *, limit: int = 50, offset: int = 0, sort: str | None = None
     ) -> Page[CategoryOut]:
@@ -132,11 +133,13 @@ class CatalogRepository:
             )
         return convert_page(page, CategoryOut)
 
+    @idempotent_read
     async def category_tree(self) -> list[CategoryNodeOut]:
         """Every category as a forest of top-level nodes, children sorted by name (one query)."""
         async with self._db.read_transaction() as session:
             return await self._tree(session, "parent_id IS NULL", {})
 
+    @idempotent_read
     async def subtree(self, category_id: uuid.UUID) -> CategoryNodeOut:
         """A category with all its descendants (one query), or NotFoundError."""
         params = {"root": as_uuid(category_id, "category_id")}
@@ -182,6 +185,7 @@ class CatalogRepository:
         """Delete a product; ConstraintViolationError while a pantry item or recipe uses it."""
         await self._products.delete(as_uuid(product_id, "product_id"))
 
+    @idempotent_read
     async def list_products_by_category(
         self,
         category_id: uuid.UUID,

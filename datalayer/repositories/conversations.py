@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, insert, select, update
 
-from datalayer.db import Database
+from datalayer.db import Database, idempotent_read
 from datalayer.errors import NotFoundError
 from datalayer.models import Conversation, Message
 from datalayer.repositories.active_users import require_active_user
@@ -80,6 +80,7 @@ class ConversationRepository(OwnedRepository[ConversationIn, ConversationUpdate,
         condition = self._conversations.c.session_id == _session_id(session_id)
         return await self._with_messages(user_id, condition)
 
+    @idempotent_read
     async def _with_messages(
         self, user_id: uuid.UUID, condition: ColumnElement[bool]
     ) -> ConversationWithMessagesOut:
@@ -144,6 +145,7 @@ class ConversationRepository(OwnedRepository[ConversationIn, ConversationUpdate,
             row = (await session.execute(statement)).mappings().one()
         return MessageOut.model_validate(row)
 
+    @idempotent_read
     async def list_messages(
         self,
         user_id: uuid.UUID,

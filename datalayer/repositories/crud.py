@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datalayer.db import Database
+from datalayer.db import Database, idempotent_read
 from datalayer.errors import InvalidInputError, NotFoundError
 from datalayer.models import Base
 from datalayer.schemas.common import Page, PageRequest, page_request, parse
@@ -165,6 +165,7 @@ class CrudRepository:
             raise NotFoundError(self._not_found)
         return row
 
+    @idempotent_read
     async def find_by(
         self, conditions: Mapping[str, Any], *, session: AsyncSession | None = None
     ) -> Row | None:
@@ -174,6 +175,7 @@ class CrudRepository:
             row = (await unit.execute(statement)).mappings().first()
         return None if row is None else dict(row)
 
+    @idempotent_read
     async def list_page(
         self,
         *,

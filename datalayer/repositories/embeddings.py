@@ -22,7 +22,7 @@ from pgvector.psycopg import register_vector_async
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
-from datalayer.db import Database
+from datalayer.db import Database, idempotent_read
 from datalayer.errors import InvalidInputError, NotFoundError
 from datalayer.repositories.embedding_copy import COPY_COLUMNS, COPY_HEADER, COPY_TRAILER, copy_row
 from datalayer.repositories.embedding_sql import (
@@ -156,6 +156,7 @@ class EmbeddingRepository:
             raise NotFoundError("embedding not found")
         return found
 
+    @idempotent_read
     async def find_embedding(self, recipe_id: uuid.UUID) -> EmbeddingOut | None:
         """The embedding of a recipe, or None."""
         statement = text(
@@ -196,6 +197,7 @@ class EmbeddingRepository:
         hydrate: Literal[True],
     ) -> list[SimilarRecipeOut]: ...
 
+    @idempotent_read
     async def similarity_search(
         self,
         query_embedding: Any,
@@ -259,6 +261,7 @@ class EmbeddingRepository:
             SimilarityMatchOut(recipe_id=row["recipe_id"], distance=row["distance"]) for row in rows
         ]
 
+    @idempotent_read
     async def batch_similarity_search(
         self,
         query_embeddings: Sequence[Any],
@@ -300,6 +303,7 @@ class EmbeddingRepository:
                 )
         return results
 
+    @idempotent_read
     async def get_embeddings_for_reprocessing(
         self, model: str, model_version: str, *, limit: int = 1000
     ) -> list[uuid.UUID]:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datalayer.db import Database
+from datalayer.db import Database, idempotent_read
 from datalayer.errors import InvalidInputError, NotFoundError
 from datalayer.models import ParsedIngredient, Recipe
 from datalayer.repositories.active_users import require_active_user
@@ -83,6 +83,7 @@ class IngredientRepository:
             await self._insert(session, recipe, user_id, lines, 0)
             return await self._lines(session, recipe)
 
+    @idempotent_read
     async def get_recipe_ingredients(
         self, user_id: uuid.UUID, recipe_id: uuid.UUID
     ) -> list[ParsedIngredientOut]:
@@ -102,6 +103,7 @@ class IngredientRepository:
             )
             await mark_profile_stale(session, as_uuid(user_id, "user_id"))
 
+    @idempotent_read
     async def search_by_ingredient(
         self, user_id: uuid.UUID, ingredient_name: str
     ) -> list[RecipeIngredientMatchOut]:
@@ -128,6 +130,7 @@ class IngredientRepository:
             rows = (await session.execute(statement)).mappings()
             return [RecipeIngredientMatchOut.model_validate(dict(row)) for row in rows]
 
+    @idempotent_read
     async def get_ingredient_statistics(
         self, user_id: uuid.UUID, *, top: int = 20
     ) -> IngredientStatsOut:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import case
 
-from datalayer.db import Database
+from datalayer.db import Database, idempotent_read
 from datalayer.models import MealPlan, Recipe
 from datalayer.repositories.owned import OwnedRepository
 from datalayer.schemas.foodsave import date_range
@@ -45,6 +45,7 @@ class MealPlanRepository(OwnedRepository[MealPlanIn, MealPlanUpdate, MealPlanOut
             owned_references={"recipe_id": Recipe},
         )
 
+    @idempotent_read
     async def between(self, user_id: uuid.UUID, start: Any, end: Any) -> list[MealPlanOut]:
         """The user's plans from ``start`` to ``end`` inclusive (at most 366 days apart), by
         date and then breakfast, lunch, dinner, snack."""

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datalayer.db import Database
+from datalayer.db import Database, idempotent_read
 from datalayer.errors import NotFoundError
 from datalayer.models import Base
 from datalayer.repositories.active_users import require_active_user
@@ -138,6 +138,7 @@ class OwnedRepository(Generic[InT, UpdateT, OutT]):
         """SELECT every column of the user's rows."""
         return self.rows(user_id).select()
 
+    @idempotent_read
     async def _list(
         self,
         user_id: uuid.UUID,

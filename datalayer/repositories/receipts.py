@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, insert, select, text
 
-from datalayer.db import Database
+from datalayer.db import Database, idempotent_read
 from datalayer.models import Conversation, Receipt, ReceiptItem
 from datalayer.repositories.crud import table_of
 from datalayer.repositories.owned import OwnedRepository
@@ -100,6 +100,7 @@ class ReceiptRepository(OwnedRepository[ReceiptIn, ReceiptUpdate, ReceiptOut]):
                 stored = [dict(row) for row in (await session.execute(statement, rows)).mappings()]
         return ReceiptWithItemsOut.model_validate({**header.model_dump(), "items": stored})
 
+    @idempotent_read
     async def get_with_items(
         self, user_id: uuid.UUID, receipt_id: uuid.UUID
     ) -> ReceiptWithItemsOut:
@@ -137,6 +138,7 @@ class ReceiptRepository(OwnedRepository[ReceiptIn, ReceiptUpdate, ReceiptOut]):
             conditions.append(purchased <= bounds.end_date)
         return await self._list(user_id, conditions, limit=limit, offset=offset, sort=sort)
 
+    @idempotent_read
     async def spending_stats(
         self, user_id: uuid.UUID, start: Any, end: Any, *, currency: str = "EUR"
     ) -> SpendingStatsOut:

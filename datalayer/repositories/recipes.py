@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, delete, func, select, text, update
 
-from datalayer.db import Database
+from datalayer.db import Database, idempotent_read
 from datalayer.errors import NotFoundError
 from datalayer.models import Recipe, RecipeEmbedding
 from datalayer.repositories.active_users import require_active_user
@@ -106,6 +106,7 @@ class RecipeRepository:
             raise NotFoundError("recipe not found")
         return recipe
 
+    @idempotent_read
     async def find_recipe_by_id(self, user_id: uuid.UUID, recipe_id: uuid.UUID) -> RecipeOut | None:
         """The recipe when ``user_id`` owns it; None otherwise (missing or not theirs)."""
         statement = select(Recipe).where(*self._owned(user_id, recipe_id))
@@ -113,6 +114,7 @@ class RecipeRepository:
             recipe = (await session.execute(statement)).scalar_one_or_none()
             return RecipeOut.model_validate(recipe) if recipe is not None else None
 
+    @idempotent_read
     async def find_recipes_by_ids(
         self, user_id: uuid.UUID, recipe_ids: Sequence[uuid.UUID]
     ) -> list[RecipeOut]:
@@ -127,6 +129,7 @@ class RecipeRepository:
             found = {recipe.id: recipe for recipe in (await session.execute(statement)).scalars()}
             return [RecipeOut.model_validate(found[key]) for key in wanted if key in found]
 
+    @idempotent_read
     async def get_user_recipes(
         self,
         user_id: uuid.UUID,
@@ -199,6 +202,7 @@ class RecipeRepository:
                 raise NotFoundError("recipe not found")
             await mark_profile_stale(session, as_uuid(user_id, "user_id"))
 
+    @idempotent_read
     async def search_recipes(
         self, user_id: uuid.UUID, query: str, *, limit: int = 20, offset: int = 0
     ) -> Page[RecipeSearchHitOut]:

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datalayer.db import Database
+from datalayer.db import Database, idempotent_read
 from datalayer.errors import NotFoundError
 from datalayer.models import User, UserTasteProfile
 from datalayer.repositories.active_users import is_active_user, require_active_user
@@ -93,6 +93,7 @@ class TasteProfileRepository:
             raise NotFoundError("taste profile not found")
         return profile
 
+    @idempotent_read
     async def find_taste_profile(self, user_id: uuid.UUID) -> TasteProfileOut | None:
         """The user's profile, or None."""
         statement = select(UserTasteProfile).where(
@@ -141,6 +142,7 @@ class TasteProfileRepository:
             profile = (await session.execute(statement)).scalar_one()
             return TasteProfileOut.model_validate(profile)
 
+    @idempotent_read
     async def get_profiles_for_refresh(self, *, limit: int = 100) -> list[uuid.UUID]:
         """Active users whose profile went stale, longest-waiting first."""
         limit = bounded_int(limit, "limit", low=1, high=10_000)

@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import func, select, update
 
 from datalayer.audit import AuditTrail
-from datalayer.db import Database
+from datalayer.db import Database, idempotent_read
 from datalayer.errors import NotFoundError
 from datalayer.models import DataExportRequest, User
 from datalayer.repositories.active_users import USER_NOT_FOUND, is_active_user
@@ -150,6 +150,7 @@ class UserRepository:
             )
             return UserOut.model_validate(user)
 
+    @idempotent_read
     async def _one(self, statement: Any) -> UserOut | None:
         async with self._db.read_transaction() as session:
             user = (await session.execute(statement)).scalar_one_or_none()

@@ -105,3 +105,34 @@ async def test_reads_give_up_after_the_configured_attempts(
 def _start_later(server: RestartablePostgres, delay_s: float) -> None:
     time.sleep(delay_s)
     server.start_again()
+
+
+async def test_a_repository_read_rides_out_a_restart(
+    restartable_postgres: RestartablePostgres,
+) -> None:
+    from datalayer.migrations import runner
+    from datalayer.repositories.users import UserRepository
+
+    name = f"retry_repo_{uuid.uuid4().hex[:8]}"
+    restartable_postgres.execute(f"CREATE DATABASE {name}")
+    url = restartable_postgres.url(name)
+    runner.upgrade(url)
+    settings = load_settings(
+        database_url=url,
+        database_pool_size=1,
+        database_read_retry_attempts=8,
+        database_read_retry_backoff_ms=200,
+        database_read_retry_max_backoff_ms=1000,
+    )
+    database = Database.connect(url, settings)
+    users = UserRepository(database, settings)
+    try:
+        user = await users.create_user({"username": "retry", "email": "retry@example.com"})
+        restartable_postgres.stop()
+        restarted = asyncio.create_task(asyncio.to_thread(_start_later, restartable_postgres, 1.0))
+        assert await users.find_user_by_id(user.id) == user
+        await restarted
+    finally:
+        await database.dispose()
+        restartable_postgres.start_again()
+        restartable_postgres.execute(f"DROP DATABASE {name} WITH (FORCE)")
