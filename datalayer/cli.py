@@ -15,11 +15,9 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from datalayer.db import Database
-from datalayer.demo import run_demo
 from datalayer.errors import DataLayerError
 from datalayer.gdpr.cli import audit_app, gdpr_app
 from datalayer.health import HealthReport
-from datalayer.local.postgres import LOCAL_DATABASE, local_server
 from datalayer.migrations import runner
 from datalayer.observability.cli import monitor_app
 from datalayer.runtime import DataLayer, primary_url
@@ -73,6 +71,8 @@ def _target_database() -> str:
 @db_app.command("start")
 def db_start() -> None:
     """Start (or reuse) the embedded PostgreSQL and print its masked URL."""
+    from datalayer.local.postgres import LOCAL_DATABASE, local_server
+
     server = local_server(get_settings())
     server.start()
     url = server.ensure_database(LOCAL_DATABASE)
@@ -82,6 +82,8 @@ def db_start() -> None:
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the embedded PostgreSQL."""
+    from datalayer.local.postgres import local_server
+
     stopped = local_server(get_settings()).stop()
     console.print("stopped" if stopped else "not running")
 
@@ -89,6 +91,8 @@ def db_stop() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Say whether the embedded PostgreSQL runs, where, and with which data directory."""
+    from datalayer.local.postgres import local_server
+
     status = local_server(get_settings()).status()
     state = "running" if status.running else "stopped"
     console.print(f"{state} (port {status.port}, pid {status.pid}, data {status.datadir})")
@@ -196,6 +200,8 @@ def health(
 @app.command("demo")
 def demo() -> None:
     """Migrate, load the sample corpus, embed it, and show search results."""
+    from datalayer.local.demo import run_demo
+
     started = time.perf_counter()
     url = _database_url()
     console.print(f"[bold]database[/] {_masked(url)}")

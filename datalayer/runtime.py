@@ -19,6 +19,7 @@ from types import TracebackType
 from datalayer import health as checks
 from datalayer.db import Database
 from datalayer.db.credentials import secret_database_url
+from datalayer.gdpr.consent import ConsentRepository
 from datalayer.observability.setup import instrument_engines
 from datalayer.repositories.catalog import CatalogRepository
 from datalayer.repositories.conversations import ConversationRepository
@@ -52,6 +53,7 @@ class DataLayer:
         self.receipts = ReceiptRepository(database)
         self.pantry = PantryRepository(database)
         self.meal_plans = MealPlanRepository(database)
+        self.consent = ConsentRepository(database, settings)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> DataLayer:

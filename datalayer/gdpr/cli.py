@@ -15,7 +15,6 @@ from datalayer.audit import verify_chain
 from datalayer.db import Database
 from datalayer.gdpr.erasure import erase_user, verify_erasure
 from datalayer.gdpr.jobs import LocalExportStore, process_export_request
-from datalayer.local.postgres import resolve_database_url
 from datalayer.repositories.users import UserRepository
 from datalayer.schemas.common import as_uuid
 from datalayer.settings import Settings, get_settings
@@ -28,7 +27,9 @@ UserArgument = Annotated[str, typer.Argument(help="The user's id (UUID).")]
 
 
 def _database(settings: Settings) -> Database:
-    return Database.connect(resolve_database_url(settings), settings)
+    from datalayer.runtime import primary_url
+
+    return Database.connect(primary_url(settings), settings)
 
 
 def _key(settings: Settings) -> str:

@@ -8,8 +8,8 @@ from rich.console import Console
 from sqlalchemy import text
 
 from datalayer.db import Database
-from datalayer.demo import DEMO_USERS, RECIPES_PER_USER, SEARCHES, run_demo
-from datalayer.embedder import HashingEmbedder
+from datalayer.local.demo import DEMO_USERS, RECIPES_PER_USER, SEARCHES, run_demo
+from datalayer.local.embedder import HashingEmbedder
 from datalayer.repositories.ingredients import IngredientRepository
 from datalayer.repositories.users import UserRepository
 from datalayer.settings import Settings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from datalayer.embedder import HashingEmbedder
-from datalayer.sample_corpus import generate
+from datalayer.local.embedder import HashingEmbedder
+from datalayer.local.sample_corpus import generate
 
 
 def test_embeddings_are_deterministic_unit_vectors() -> None:

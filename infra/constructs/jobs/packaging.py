@@ -100,21 +100,27 @@ class PipLocalBundling:
         result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
         if result.returncode != 0:
             raise RuntimeError(f"pip could not bundle {self.requirements}:\n{result.stderr}")
-        for source in self.sources:
-            origin = REPO_ROOT / source
-            target = Path(output_dir) / source
-            if origin.is_dir():
-                shutil.copytree(
-                    origin,
-                    target,
-                    dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "requirements.txt"),
-                )
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(origin, target)
+        copy_sources(self.sources, Path(output_dir))
         _BUNDLED[self.asset_hash] = Path(output_dir)
         return True
+
+
+def copy_sources(sources: Sequence[str], output_dir: Path) -> None:
+    """Copy the repository paths ``sources`` into a bundle. ``datalayer/local`` (embedded
+    server, demo, sample corpus) is development only and never ships in a Lambda."""
+    for source in sources:
+        origin = REPO_ROOT / source
+        target = output_dir / source
+        if origin.is_dir():
+            shutil.copytree(
+                origin,
+                target,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "requirements.txt", "local"),
+            )
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, target)
 
 
 def python_lambda_code(requirements: str, sources: Sequence[str]) -> lambda_.Code:

@@ -12,13 +12,13 @@ from rich.progress import Progress
 from rich.table import Table
 
 from datalayer.db import Database
-from datalayer.embedder import Embedder, HashingEmbedder
+from datalayer.local.embedder import Embedder, HashingEmbedder
+from datalayer.local.sample_corpus import generate
 from datalayer.repositories.embeddings import EmbeddingRepository
 from datalayer.repositories.ingredients import IngredientRepository
 from datalayer.repositories.recipes import RecipeRepository
 from datalayer.repositories.taste_profiles import TasteProfileRepository
 from datalayer.repositories.users import UserRepository
-from datalayer.sample_corpus import generate
 from datalayer.schemas.recipes import AIStatus, RecipeOut
 from datalayer.settings import Settings
 
