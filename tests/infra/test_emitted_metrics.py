@@ -32,7 +32,7 @@ from datalayer.observability.emitter import Metrics
 from datalayer.observability.pgbouncer import collect, publish
 from datalayer.observability.pool import PoolMonitor
 from datalayer.observability.queries import QueryMonitor
-from infra.synth import SynthResult
+from infra.tooling.synth import SynthResult
 from tests.services import PgBouncerHarness, PostgresHarness
 
 Pair = tuple[str, frozenset[tuple[str, str]]]
