@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
 from datalayer.db.routing import ReplicaStatus
-from datalayer.errors import DataLayerError, translate_db_error
+from datalayer.errors import DataLayerError, UnavailableError, translate_db_error
 from datalayer.migrations.runner import alembic_config
 
 HEALTHY = "healthy"
@@ -134,6 +134,22 @@ def with_routing(component: ComponentHealth, status: ReplicaStatus) -> Component
     return ComponentHealth(
         component.name, HEALTHY if healthy else UNHEALTHY, component.latency_ms, details, error
     )
+
+
+async def redis_details(url: str) -> dict[str, Any]:
+    """Ping Redis with sub-second timeouts; its server version as detail."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    client = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    try:
+        await client.ping()
+        info = await client.info("server")
+    except RedisError as exc:
+        raise UnavailableError(f"redis unavailable ({type(exc).__name__})") from None
+    finally:
+        await client.aclose()
+    return {"version": info.get("redis_version") or info.get("valkey_version")}
 
 
 def pool_statistics(engine: AsyncEngine) -> dict[str, int]:

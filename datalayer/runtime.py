@@ -69,7 +69,8 @@ class DataLayer:
 
     async def health(self) -> checks.HealthReport:
         """Reachability and latency of the primary and every replica, replica lag and whether
-        it serves reads, pool statistics, and whether the schema is at the migration head."""
+        it serves reads, Redis when configured, pool statistics, and whether the schema is at
+        the migration head."""
         database = self.database
         components = [
             await checks.probe("primary", lambda: checks.postgres_details(database.write_engine))
@@ -85,6 +86,11 @@ class DataLayer:
                 )
                 components.append(checks.with_routing(component, status))
                 pools[status.name] = checks.pool_statistics(engine)
+        if self.settings.redis_url is not None:
+            url = self.settings.redis_url.get_secret_value()
+            components.append(
+                await checks.probe("redis", functools.partial(checks.redis_details, url))
+            )
         migrations = await checks.migration_state(database.write_engine)
         return checks.HealthReport(components=components, pools=pools, migrations=migrations)
 

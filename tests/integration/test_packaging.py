@@ -79,11 +79,17 @@ def run_outside(site: Path, code: str, env: dict[str, str], cwd: Path) -> str:
     return result.stdout
 
 
-def readme_example() -> str:
+def readme_examples() -> list[str]:
+    """The README's complete Python examples (the blocks that run themselves)."""
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
-    assert blocks, "README has no python example"
-    return str(blocks[0])
+    scripts = [str(block) for block in blocks if "asyncio.run(" in block]
+    assert len(scripts) >= 3, "README examples are missing"
+    return scripts
+
+
+def readme_example() -> str:
+    return readme_examples()[0]
 
 
 def test_wheel_holds_the_datalayer_package_alone_and_typed(installed: Path, tmp_path: Path) -> None:
@@ -104,6 +110,14 @@ def test_readme_example_runs_against_database_url(
     titles, status = output.strip().splitlines()[-2:]
     assert titles == "['Tomato basil soup']"
     assert status == "healthy"
+
+
+def test_every_readme_example_runs_as_written(
+    installed: Path, database_url: str, tmp_path: Path
+) -> None:
+    for script in readme_examples()[1:]:
+        output = run_outside(installed, script, {"DATABASE_URL": database_url}, tmp_path)
+        assert output.strip().splitlines()[-1].split()[0] == "True", output
 
 
 def test_readme_example_runs_on_the_embedded_server(installed: Path, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from typing import Any
 
 from datalayer import DataLayer, repositories
 from datalayer.local.postgres import free_port
@@ -65,3 +66,21 @@ async def test_health_of_an_unreachable_primary_is_unhealthy_without_secrets() -
     primary = report.components[0]
     assert primary.status == "unhealthy" and primary.error
     assert "hunter2secret" not in str(report.as_dict())
+
+
+async def test_health_probes_redis_when_configured(database_url: str, redis_server: Any) -> None:
+    settings = load_settings(database_url=database_url, redis_url=redis_server.url)
+    async with DataLayer.from_settings(settings) as dl:
+        report = await dl.health()
+    redis = next(c for c in report.components if c.name == "redis")
+    assert redis.healthy and redis.details["version"]
+
+    gone = load_settings(database_url=database_url, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    async with DataLayer.from_settings(gone) as dl:
+        report = await dl.health()
+    redis = next(c for c in report.components if c.name == "redis")
+    assert (
+        not report.healthy
+        and redis.status == "unhealthy"
+        and "redis unavailable" in str(redis.error)
+    )
