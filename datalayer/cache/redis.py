@@ -1,0 +1,161 @@
+"""L2: Redis with version-checked reads and fills done atomically in Lua scripts.
+
+Layout under a key prefix (default ``dl:``):
+
+- ``{prefix}s:{scope}``: hash ``v`` (version) and ``w`` (watermark: highest source position,
+  e.g. a WAL LSN, of a write that invalidated the scope). A missing version is created from
+  the server clock in microseconds and an invalidation sets ``max(v + 1, now)``, so a version
+  evicted or expired and created again never repeats an old value.
+- ``{prefix}e:{type}:{id}``: ``{tag}|{json}`` where ``tag`` joins the versions of the
+  entry's scopes at the time its load started. A read returns the payload only when the tag
+  still matches; a fill stores only when the versions have not moved since the load started
+  and no scope's watermark is newer than the fill's source position.
+- ``{prefix}l:{type}:{id}``: short lock so one process fills a missed key.
+- ``{prefix}inv``: pub/sub channel; each invalidation publishes its scopes.
+
+The scripts touch keys of several scopes, so the deployment must be Redis without cluster
+mode (an ElastiCache replication group with one shard, as infra/ provisions).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+_SCOPE_TTL_S = 3 * 86_400  # longer than any entry TTL; recreation is safe anyway
+
+_READ = """
+local parts = {}
+for i = 2, #KEYS do
+  local v = redis.call('HGET', KEYS[i], 'v')
+  if not v then
+    local t = redis.call('TIME')
+    v = t[1] .. string.format('%06d', tonumber(t[2]))
+    redis.call('HSET', KEYS[i], 'v', v)
+    redis.call('EXPIRE', KEYS[i], ARGV[1])
+  end
+  parts[#parts + 1] = v
+end
+local tag = table.concat(parts, '.')
+local raw = redis.call('GET', KEYS[1])
+if raw and string.sub(raw, 1, #tag + 1) == tag .. '|' then
+  return {tag, string.sub(raw, #tag + 2)}
+end
+return {tag}
+"""
+
+_FILL = """
+local parts = {}
+for i = 2, #KEYS do
+  local h = redis.call('HMGET', KEYS[i], 'v', 'w')
+  if not h[1] then return 0 end
+  parts[#parts + 1] = h[1]
+  if ARGV[2] ~= '' and h[2] and h[2] > ARGV[2] then return -1 end
+end
+if table.concat(parts, '.') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[4], 'PX', ARGV[3])
+return 1
+"""
+
+_INVALIDATE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+for i = 1, #KEYS do
+  local v = tonumber(redis.call('HGET', KEYS[i], 'v') or '0')
+  redis.call('HSET', KEYS[i], 'v', string.format('%.0f', math.max(v + 1, now)))
+  if ARGV[2] ~= '' then
+    local w = redis.call('HGET', KEYS[i], 'w')
+    if not w or ARGV[2] > w then redis.call('HSET', KEYS[i], 'w', ARGV[2]) end
+  end
+  redis.call('EXPIRE', KEYS[i], ARGV[1])
+end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return #KEYS
+"""
+
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def position_text(position: int | None) -> str:
+    """A source position as a fixed-width string, so Lua compares it exactly as text."""
+    return "" if position is None else f"{position:020d}"
+
+
+def connect(url: str, *, timeout_s: float, client_name: str = "datalayer-cache") -> Redis:
+    """A client for ``url`` (``rediss://`` for TLS, credentials from the URL).
+
+    Timeouts are short and retries off: a cache that waits is worse than no cache.
+    """
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 0),
+        retry_on_timeout=False,
+        health_check_interval=0,
+        client_name=client_name,
+    )
+
+
+class RedisStore:
+    """The L2 operations; every call may raise (the caller guards them)."""
+
+    def __init__(self, client: Redis, *, prefix: str = "dl:") -> None:
+        self.client = client
+        self.prefix = prefix
+        self.channel = f"{prefix}inv"
+        self._read = client.register_script(_READ)
+        self._fill = client.register_script(_FILL)
+        self._invalidate = client.register_script(_INVALIDATE)
+        self._unlock = client.register_script(_UNLOCK)
+
+    def _keys(self, name: str, scopes: tuple[str, ...]) -> list[str]:
+        return [f"{self.prefix}e:{name}", *(f"{self.prefix}s:{scope}" for scope in scopes)]
+
+    async def read(self, name: str, scopes: tuple[str, ...]) -> tuple[str, bytes | None]:
+        """``(tag, payload)``: the current tag of the scopes and the payload if it matches."""
+        reply: list[Any] = await self._read(keys=self._keys(name, scopes), args=[_SCOPE_TTL_S])
+        tag = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+        return tag, (reply[1] if len(reply) > 1 else None)
+
+    async def fill(
+        self,
+        name: str,
+        scopes: tuple[str, ...],
+        *,
+        tag: str,
+        payload: bytes,
+        ttl_ms: int,
+        position: int | None,
+    ) -> bool:
+        """Store ``payload`` if the scopes are still at ``tag`` and not newer than ``position``."""
+        stored = await self._fill(
+            keys=self._keys(name, scopes),
+            args=[tag, position_text(position), ttl_ms, payload],
+        )
+        return int(stored) == 1
+
+    async def invalidate(self, scopes: list[str], position: int | None, origin: str) -> None:
+        """Bump the versions (and watermarks) of ``scopes`` and publish them."""
+        message = json.dumps({"origin": origin, "scopes": scopes})
+        await self._invalidate(
+            keys=[f"{self.prefix}s:{scope}" for scope in scopes],
+            args=[_SCOPE_TTL_S, position_text(position), self.channel, message],
+        )
+
+    async def lock(self, name: str, ttl_ms: int) -> str | None:
+        """A token when this caller now holds the fill lock of ``name``, else ``None``."""
+        token = secrets.token_hex(8)
+        acquired = await self.client.set(f"{self.prefix}l:{name}", token, nx=True, px=ttl_ms)
+        return token if acquired else None
+
+    async def unlock(self, name: str, token: str) -> None:
+        await self._unlock(keys=[f"{self.prefix}l:{name}"], args=[token])

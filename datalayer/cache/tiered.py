@@ -1,0 +1,451 @@
+"""The two-level cache: L1 in process over L2 Redis, cache-aside, never serving stale data.
+
+Read path (:meth:`TieredCache.get_or_load`): L1, then L2, then the loader. Before anything
+is read the cache takes a *ticket* (the L1 tick and the L2 tag of the key's scopes); a fill
+is stored only if no invalidation of those scopes happened since, so a load that raced an
+invalidation is returned to its caller but never cached. Redis failures never fail a read:
+the loader answers, a circuit breaker skips Redis for a cooldown, and L1 is used only while
+the invalidation subscriber proves the process would hear about other processes' writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from pydantic import TypeAdapter
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from datalayer.cache.breaker import CircuitBreaker
+from datalayer.cache.codec import PayloadError, decode, encode
+from datalayer.cache.coherence import InvalidationSubscriber
+from datalayer.cache.config import CacheConfig
+from datalayer.cache.keys import GLOBAL_SCOPE, CacheKey, DataType
+from datalayer.cache.memory import MemoryCache
+from datalayer.cache.redis import RedisStore, connect
+from datalayer.cache.stats import CacheEvent, CacheStats
+from datalayer.settings import Settings
+
+T = TypeVar("T")
+_MAX_UNDELIVERED = 10_000
+_LOCK_POLL_S = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded(Generic[T]):
+    """A loaded value and where it was read (e.g. the replica's replay LSN as an int)."""
+
+    value: T
+    position: int | None = None
+
+
+class _Unavailable(Exception):
+    """Redis could not be used for this call (breaker open, timeout, connection error)."""
+
+
+@dataclass(slots=True)
+class _Flight:
+    started_tick: int
+    future: asyncio.Future[Any]
+
+
+class TieredCache:
+    """L1 + optional L2. Build with :meth:`from_settings`; ``await start()`` before use."""
+
+    def __init__(
+        self, config: CacheConfig, *, redis: Redis | None = None, stats: CacheStats | None = None
+    ) -> None:
+        self.config = config
+        self.stats = stats or CacheStats()
+        self.l1 = MemoryCache(config.l1_max_bytes)
+        self.origin = secrets.token_hex(8)
+        self.breaker = CircuitBreaker(config.breaker_cooldown_s)
+        self._flights: dict[str, _Flight] = {}
+        self._undelivered: set[str] = set()
+        self._undelivered_position: int | None = None
+        self._retry_task: asyncio.Task[None] | None = None
+        self._store: RedisStore | None = None
+        self._subscriber: InvalidationSubscriber | None = None
+        if redis is None and config.redis_url:
+            redis = connect(config.redis_url, timeout_s=config.redis_timeout_s)
+        if redis is not None:
+            self._store = RedisStore(redis, prefix=config.key_prefix)
+            self._subscriber = InvalidationSubscriber(
+                redis,
+                self._store.channel,
+                origin=self.origin,
+                heartbeat_s=config.heartbeat_s,
+                timeout_s=config.redis_timeout_s,
+                on_scopes=self.l1.invalidate,
+                on_lost=self.l1.invalidate_all,
+                on_restored=self.l1.invalidate_all,
+            )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> TieredCache:
+        """A cache configured from ``settings`` (L1 only when ``REDIS_URL`` is unset)."""
+        return cls(CacheConfig.from_settings(settings, **overrides))
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self, *, wait_s: float = 1.0) -> None:
+        """Start the invalidation subscriber; wait up to ``wait_s`` for it to subscribe.
+
+        If Redis is down the cache still works (loader only) and L1 turns on once the
+        subscription succeeds.
+        """
+        if self._subscriber is None:
+            return
+        self._subscriber.start()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait_s):
+                await self._subscriber.connected.wait()
+
+    async def aclose(self) -> None:
+        """Stop background tasks and close the Redis client."""
+        if self._retry_task is not None:
+            self._retry_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retry_task
+        if self._subscriber is not None:
+            await self._subscriber.stop()
+        if self._store is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._store.client.aclose()
+
+    async def __aenter__(self) -> TieredCache:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def has_l2(self) -> bool:
+        """Whether a Redis level is configured (it may be down right now)."""
+        return self._store is not None
+
+    @property
+    def l1_usable(self) -> bool:
+        """L1 alone only answers while this process would hear every invalidation."""
+        if self._store is None:
+            return True
+        return self._subscriber is not None and self._subscriber.healthy and not self._undelivered
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def get_or_load(
+        self,
+        key: CacheKey,
+        load: Callable[[], Awaitable[T]],
+        *,
+        adapter: TypeAdapter[T] | None = None,
+    ) -> T:
+        """The cached value of ``key``, or ``await load()`` (then cached).
+
+        Use for loads that read the primary (or a replica already known to be current).
+        The value is shared with other callers: treat it as immutable.
+        """
+        if self.l1_usable and key.data_type not in self.config.disabled_types:
+            found, value = self.l1.get(key.name)
+            if found:
+                self.stats.record(CacheEvent.L1_HIT, key.data_type)
+                return value  # type: ignore[no-any-return]
+
+        async def at_primary() -> Loaded[T]:
+            return Loaded(await load())
+
+        return await self.get_or_load_at(key, at_primary, adapter=adapter)
+
+    async def get_or_load_at(
+        self,
+        key: CacheKey,
+        load: Callable[[], Awaitable[Loaded[T]]],
+        *,
+        adapter: TypeAdapter[T] | None = None,
+    ) -> T:
+        """Like :meth:`get_or_load` for loads that may read a lagging replica.
+
+        ``load`` returns the value with the source position it was read at; the value is
+        not cached when an invalidation with a newer position touched the key's scopes.
+        """
+        data_type = key.data_type
+        if data_type in self.config.disabled_types:
+            self.stats.record(CacheEvent.BYPASS, data_type)
+            return (await load()).value
+        started_tick = self.l1.tick()
+        if self.l1_usable:
+            found, value = self.l1.get(key.name)
+            if found:
+                self.stats.record(CacheEvent.L1_HIT, data_type)
+                return value  # type: ignore[no-any-return]
+        flight = self._flights.get(key.name)
+        if flight is not None and self.l1.unchanged_since(key.all_scopes, flight.started_tick):
+            try:
+                joined: T = await asyncio.shield(flight.future)
+                return joined
+            except asyncio.CancelledError:
+                if not flight.future.cancelled():
+                    raise  # this caller was cancelled, not the leader
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._flights[key.name] = _Flight(started_tick, future)
+        try:
+            result = await self._read_through(key, load, adapter, started_tick)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: there may be no joiner
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            current = self._flights.get(key.name)
+            if current is not None and current.future is future:
+                del self._flights[key.name]
+
+    async def _read_through(
+        self,
+        key: CacheKey,
+        load: Callable[[], Awaitable[Loaded[T]]],
+        adapter: TypeAdapter[T] | None,
+        started_tick: int,
+    ) -> T:
+        tag: str | None = None
+        lock_token: str | None = None
+        if self._l2_allowed():
+            try:
+                tag, hit = await self._l2_read(key, adapter, started_tick)
+                if hit is not None:
+                    return hit[0]  # type: ignore[no-any-return]
+                lock_ms = int(self.config.fill_lock_s * 1000)
+                lock_token = await self._guard(
+                    key.data_type, lambda: self._store_or_fail().lock(key.name, lock_ms)
+                )
+                if lock_token is None:
+                    tag, hit = await self._wait_for_filler(key, adapter, started_tick, tag)
+                    if hit is not None:
+                        return hit[0]  # type: ignore[no-any-return]
+            except _Unavailable:
+                tag = None
+        try:
+            loaded = await load()
+            self.stats.record(CacheEvent.MISS, key.data_type)
+            await self._fill(key, loaded, adapter, started_tick, tag)
+            return loaded.value
+        finally:
+            if lock_token is not None:
+                token = lock_token
+                with contextlib.suppress(_Unavailable):
+                    await self._guard(
+                        key.data_type, lambda: self._store_or_fail().unlock(key.name, token)
+                    )
+
+    async def _l2_read(
+        self, key: CacheKey, adapter: TypeAdapter[Any] | None, started_tick: int
+    ) -> tuple[str, tuple[Any] | None]:
+        tag, payload = await self._guard(
+            key.data_type, lambda: self._store_or_fail().read(key.name, key.all_scopes)
+        )
+        if payload is None:
+            return tag, None
+        try:
+            value = decode(payload, adapter)
+        except PayloadError:
+            self.stats.record(CacheEvent.ERROR, key.data_type)
+            return tag, None
+        self.stats.record(CacheEvent.L2_HIT, key.data_type)
+        if self.l1_usable:
+            self.l1.put(
+                key.name,
+                value,
+                size=len(payload),
+                scopes=key.all_scopes,
+                started_tick=started_tick,
+                ttl_s=self._l1_ttl(key.data_type),
+            )
+        return tag, (value,)
+
+    async def _wait_for_filler(
+        self, key: CacheKey, adapter: TypeAdapter[Any] | None, started_tick: int, tag: str
+    ) -> tuple[str, tuple[Any] | None]:
+        """Another process holds the fill lock: poll L2 until it fills or the lock expires."""
+        deadline = time.monotonic() + self.config.fill_lock_s
+        while time.monotonic() < deadline and self._l2_allowed():
+            await asyncio.sleep(_LOCK_POLL_S)
+            tag, hit = await self._l2_read(key, adapter, started_tick)
+            if hit is not None:
+                return tag, hit
+        return tag, None
+
+    async def _fill(
+        self,
+        key: CacheKey,
+        loaded: Loaded[Any],
+        adapter: TypeAdapter[Any] | None,
+        started_tick: int,
+        tag: str | None,
+    ) -> bool:
+        payload = encode(loaded.value, adapter)
+        if self._store is None:
+            stored = self.l1.put(
+                key.name,
+                loaded.value,
+                size=len(payload),
+                scopes=key.all_scopes,
+                started_tick=started_tick,
+                ttl_s=self._l1_ttl(key.data_type),
+                position=loaded.position,
+            )
+        elif tag is None or not self._l2_allowed():
+            return False
+        else:
+            try:
+                stored = await self._guard(
+                    key.data_type,
+                    lambda: self._store_or_fail().fill(
+                        key.name,
+                        key.all_scopes,
+                        tag=tag,
+                        payload=payload,
+                        ttl_ms=int(self._jittered(self.config.ttl_s[key.data_type]) * 1000),
+                        position=loaded.position,
+                    ),
+                )
+            except _Unavailable:
+                return False
+            if stored and self.l1_usable:
+                self.l1.put(
+                    key.name,
+                    loaded.value,
+                    size=len(payload),
+                    scopes=key.all_scopes,
+                    started_tick=started_tick,
+                    ttl_s=self._l1_ttl(key.data_type),
+                )
+        if not stored:
+            self.stats.record(CacheEvent.STALE_FILL_REJECTED, key.data_type)
+        return stored
+
+    async def refresh(
+        self,
+        key: CacheKey,
+        load: Callable[[], Awaitable[T]],
+        *,
+        adapter: TypeAdapter[T] | None = None,
+    ) -> bool:
+        """Load ``key`` now and store it, replacing what is cached (used for warming).
+
+        Returns whether it was stored (not when switched off, or when an invalidation
+        raced the load).
+        """
+        if key.data_type in self.config.disabled_types:
+            return False
+        started_tick = self.l1.tick()
+        tag: str | None = None
+        if self._l2_allowed():
+            with contextlib.suppress(_Unavailable):
+                tag, _ = await self._guard(
+                    key.data_type,
+                    lambda: self._store_or_fail().read(key.name, key.all_scopes),
+                )
+        return await self._fill(key, Loaded(await load()), adapter, started_tick, tag)
+
+    # -- invalidation ------------------------------------------------------------------
+
+    async def invalidate(self, scopes: Iterable[str], *, position: int | None = None) -> None:
+        """Invalidate every entry depending on any of ``scopes``, in every process.
+
+        Call only after the write committed (see :class:`PendingInvalidations`). ``position``
+        is the commit's WAL position: replica reads older than it are never cached. If Redis
+        cannot be told, the scopes are retried in the background, this process stops using
+        both levels until they are delivered, and the call waits long enough for every
+        other process's subscriber to notice the outage and drop its L1.
+        """
+        ordered = sorted(set(scopes))
+        if not ordered:
+            return
+        delivered = False
+        if self._store is not None and not self._undelivered:
+            try:
+                store = self._store
+                await self._guard(None, lambda: store.invalidate(ordered, position, self.origin))
+                delivered = True
+            except _Unavailable:
+                pass
+        self.l1.invalidate(ordered, position)
+        if self._store is not None and not delivered:
+            self._queue_undelivered(ordered, position)
+            await asyncio.sleep(self.outage_wait_s)
+
+    @property
+    def outage_wait_s(self) -> float:
+        """How long an undeliverable invalidation waits: past other subscribers' detection."""
+        return 4 * self.config.heartbeat_s + self.config.redis_timeout_s
+
+    def _queue_undelivered(self, scopes: list[str], position: int | None) -> None:
+        self._undelivered.update(scopes)
+        if len(self._undelivered) > _MAX_UNDELIVERED:
+            self._undelivered = {GLOBAL_SCOPE}
+        if position is not None:
+            self._undelivered_position = max(position, self._undelivered_position or 0)
+        if self._retry_task is None or self._retry_task.done():
+            self._retry_task = asyncio.create_task(self._deliver_undelivered())
+
+    async def _deliver_undelivered(self) -> None:
+        store = self._store
+        assert store is not None
+        while self._undelivered:
+            await asyncio.sleep(self.config.heartbeat_s)
+            scopes = sorted(self._undelivered)
+            position = self._undelivered_position
+            try:
+                async with asyncio.timeout(self.config.redis_timeout_s):
+                    await store.invalidate(scopes, position, self.origin)
+            except (RedisError, OSError, TimeoutError):
+                self.stats.record(CacheEvent.ERROR, None)
+                continue
+            self._undelivered.difference_update(scopes)
+            self.breaker.record_success()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _store_or_fail(self) -> RedisStore:
+        if self._store is None:
+            raise _Unavailable
+        return self._store
+
+    def _l2_allowed(self) -> bool:
+        return self._store is not None and not self._undelivered and self.breaker.allow()
+
+    async def _guard(self, data_type: DataType | None, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            async with asyncio.timeout(self.config.redis_timeout_s):
+                result = await call()
+        except (RedisError, OSError, TimeoutError) as exc:
+            self.breaker.record_failure()
+            self.stats.record(CacheEvent.ERROR, data_type)
+            raise _Unavailable from exc
+        self.breaker.record_success()
+        return result
+
+    def _jittered(self, ttl_s: float) -> float:
+        return ttl_s * (1.0 - random.uniform(0.0, self.config.ttl_jitter))  # noqa: S311
+
+    def _l1_ttl(self, data_type: DataType) -> float:
+        return self._jittered(min(self.config.l1_ttl_s, self.config.ttl_s[data_type]))
