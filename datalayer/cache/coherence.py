@@ -1,10 +1,14 @@
 """L1 coherence across processes: a pub/sub subscriber with a heartbeat.
 
 Every invalidation is published on the cache channel; each process's subscriber applies the
-scopes to its own L1. A missed message would leave a stale L1 entry, so the subscriber
-pings over its own connection and, when no reply arrives within three heartbeats (Redis
-killed, paused, unreachable), it reports itself lost: the cache then empties L1 and stops
-using it until the subscription is back.
+scopes to its own L1 and then acknowledges, and the invalidating process waits for every
+acknowledgement (bounded) before the write is acknowledged to its caller: once a write is
+acknowledged, no live process still serves the old value from its L1.
+
+A missed message would leave a stale L1 entry, so the subscriber pings over its own
+connection and, when no reply arrives within three heartbeats (Redis killed, paused,
+unreachable), it reports itself lost: the cache then empties L1 and stops using it until
+the subscription is back.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from datalayer.cache.redis import RedisStore
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +32,7 @@ class InvalidationSubscriber:
 
     def __init__(
         self,
-        client: Redis,
-        channel: str,
+        store: RedisStore,
         *,
         origin: str,
         heartbeat_s: float,
@@ -37,8 +41,7 @@ class InvalidationSubscriber:
         on_lost: Callable[[], None],
         on_restored: Callable[[], None],
     ) -> None:
-        self._client = client
-        self._channel = channel
+        self._store = store
         self._origin = origin
         self._heartbeat_s = heartbeat_s
         self._timeout_s = timeout_s
@@ -76,10 +79,10 @@ class InvalidationSubscriber:
             self._on_lost()
 
     async def _listen(self) -> None:
-        pubsub = self._client.pubsub()
+        pubsub = self._store.client.pubsub()
         try:
             async with asyncio.timeout(self._timeout_s * 3):
-                await pubsub.subscribe(self._channel)
+                await pubsub.subscribe(self._store.channel)
                 while (await pubsub.get_message(timeout=self._timeout_s)) is None:
                     pass  # wait for the subscribe confirmation
             self._on_restored()
@@ -99,13 +102,16 @@ class InvalidationSubscriber:
                     continue
                 last_reply = time.monotonic()
                 if message.get("type") == "message":
-                    self._apply(message["data"])
+                    await self._apply(message["data"])
         finally:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(self._timeout_s):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
-    def _apply(self, data: bytes) -> None:
+    async def _apply(self, data: bytes) -> None:
         body = json.loads(data)
         if body.get("origin") != self._origin:
             self._on_scopes([str(scope) for scope in body.get("scopes", [])])
+        if isinstance(body.get("ack"), str):
+            async with asyncio.timeout(self._timeout_s):
+                await self._store.acknowledge(body["ack"], self._origin)

@@ -11,7 +11,8 @@ Layout under a key prefix (default ``dl:``):
   still matches; a fill stores only when the versions have not moved since the load started
   and no scope's watermark is newer than the fill's source position.
 - ``{prefix}l:{type}:{id}``: short lock so one process fills a missed key.
-- ``{prefix}inv``: pub/sub channel; each invalidation publishes its scopes.
+- ``{prefix}inv``: pub/sub channel; each invalidation publishes its scopes, and every
+  subscriber pushes onto the message's ``{prefix}ack:{id}`` list once its L1 dropped them.
 
 The scripts touch keys of several scopes, so the deployment must be Redis without cluster
 mode (an ElastiCache replication group with one shard, as infra/ provisions).
@@ -28,6 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 _SCOPE_TTL_S = 3 * 86_400  # longer than any entry TTL; recreation is safe anyway
+_ACK_TTL_MS = 10_000
 
 _READ = """
 local parts = {}
@@ -74,8 +76,7 @@ for i = 1, #KEYS do
   end
   redis.call('EXPIRE', KEYS[i], ARGV[1])
 end
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return #KEYS
+return redis.call('PUBLISH', ARGV[3], ARGV[4])
 """
 
 _UNLOCK = """
@@ -143,13 +144,30 @@ class RedisStore:
         )
         return int(stored) == 1
 
-    async def invalidate(self, scopes: list[str], position: int | None, origin: str) -> None:
-        """Bump the versions (and watermarks) of ``scopes`` and publish them."""
-        message = json.dumps({"origin": origin, "scopes": scopes})
-        await self._invalidate(
+    async def invalidate(
+        self, scopes: list[str], position: int | None, origin: str
+    ) -> tuple[str, int]:
+        """Bump the versions (and watermarks) of ``scopes`` and publish them.
+
+        Returns the key subscribers acknowledge on and how many subscribers received it.
+        """
+        ack_key = f"{self.prefix}ack:{secrets.token_hex(8)}"
+        message = json.dumps({"origin": origin, "scopes": scopes, "ack": ack_key})
+        receivers = await self._invalidate(
             keys=[f"{self.prefix}s:{scope}" for scope in scopes],
             args=[_SCOPE_TTL_S, position_text(position), self.channel, message],
         )
+        return ack_key, int(receivers)
+
+    async def acknowledge(self, ack_key: str, origin: str) -> None:
+        """Tell the invalidating process that this process has applied its invalidation."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.rpush(ack_key, origin)
+            pipe.pexpire(ack_key, _ACK_TTL_MS)
+            await pipe.execute()
+
+    async def acknowledgements(self, ack_key: str) -> int:
+        return int(await self.client.llen(ack_key))
 
     async def lock(self, name: str, ttl_ms: int) -> str | None:
         """A token when this caller now holds the fill lock of ``name``, else ``None``."""

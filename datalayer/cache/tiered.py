@@ -37,6 +37,7 @@ from datalayer.settings import Settings
 T = TypeVar("T")
 _MAX_UNDELIVERED = 10_000
 _LOCK_POLL_S = 0.01
+_ACK_POLL_S = 0.0005
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +80,7 @@ class TieredCache:
         if redis is not None:
             self._store = RedisStore(redis, prefix=config.key_prefix)
             self._subscriber = InvalidationSubscriber(
-                redis,
-                self._store.channel,
+                self._store,
                 origin=self.origin,
                 heartbeat_s=config.heartbeat_s,
                 timeout_s=config.redis_timeout_s,
@@ -380,18 +380,40 @@ class TieredCache:
         ordered = sorted(set(scopes))
         if not ordered:
             return
-        delivered = False
-        if self._store is not None and not self._undelivered:
-            try:
-                store = self._store
-                await self._guard(None, lambda: store.invalidate(ordered, position, self.origin))
-                delivered = True
-            except _Unavailable:
-                pass
+        store = self._store
+        if store is None:
+            self.l1.invalidate(ordered, position)
+            return
+        published: tuple[str, int] | None = None
+        if not self._undelivered:
+            with contextlib.suppress(_Unavailable):
+                published = await self._guard(
+                    None, lambda: store.invalidate(ordered, position, self.origin)
+                )
         self.l1.invalidate(ordered, position)
-        if self._store is not None and not delivered:
+        if published is None:
             self._queue_undelivered(ordered, position)
             await asyncio.sleep(self.outage_wait_s)
+        else:
+            await self._await_acknowledgements(store, *published)
+
+    async def _await_acknowledgements(
+        self, store: RedisStore, ack_key: str, receivers: int
+    ) -> None:
+        """Wait until every subscriber applied the invalidation (or the outage bound passed).
+
+        A subscriber that cannot acknowledge within the bound has lost Redis too, and its
+        heartbeat has made it drop its L1 by then.
+        """
+        deadline = time.monotonic() + self.outage_wait_s
+        while time.monotonic() < deadline:
+            try:
+                async with asyncio.timeout(self.config.redis_timeout_s):
+                    if await store.acknowledgements(ack_key) >= receivers:
+                        return
+            except (RedisError, OSError, TimeoutError):
+                self.stats.record(CacheEvent.ERROR, None)
+            await asyncio.sleep(_ACK_POLL_S)
 
     @property
     def outage_wait_s(self) -> float:
