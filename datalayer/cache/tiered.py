@@ -71,6 +71,8 @@ class TieredCache:
         self.breaker = CircuitBreaker(config.breaker_cooldown_s)
         self._flights: dict[str, _Flight] = {}
         self._undelivered: set[str] = set()
+        self._delivered = asyncio.Event()
+        self._needs_fence = False
         self._undelivered_position: int | None = None
         self._retry_task: asyncio.Task[None] | None = None
         self._store: RedisStore | None = None
@@ -85,7 +87,7 @@ class TieredCache:
                 heartbeat_s=config.heartbeat_s,
                 timeout_s=config.redis_timeout_s,
                 on_scopes=self.l1.invalidate,
-                on_lost=self.l1.invalidate_all,
+                on_lost=self._subscription_lost,
                 on_restored=self.l1.invalidate_all,
             )
 
@@ -228,17 +230,14 @@ class TieredCache:
     ) -> T:
         tag: str | None = None
         lock_token: str | None = None
-        if self._l2_allowed():
+        if await self._l2_ready():
             try:
                 tag, hit = await self._l2_read(key, adapter, started_tick)
                 if hit is not None:
                     return hit[0]  # type: ignore[no-any-return]
-                lock_ms = int(self.config.fill_lock_s * 1000)
-                lock_token = await self._guard(
-                    key.data_type, lambda: self._store_or_fail().lock(key.name, lock_ms)
-                )
+                lock_token = await self._try_lock(key)
                 if lock_token is None:
-                    tag, hit = await self._wait_for_filler(key, adapter, started_tick, tag)
+                    tag, hit, lock_token = await self._wait_for_filler(key, adapter, started_tick)
                     if hit is not None:
                         return hit[0]  # type: ignore[no-any-return]
             except _Unavailable:
@@ -281,17 +280,30 @@ class TieredCache:
             )
         return tag, (value,)
 
+    async def _try_lock(self, key: CacheKey) -> str | None:
+        lock_ms = int(self.config.fill_lock_s * 1000)
+        return await self._guard(
+            key.data_type, lambda: self._store_or_fail().lock(key.name, lock_ms)
+        )
+
     async def _wait_for_filler(
-        self, key: CacheKey, adapter: TypeAdapter[Any] | None, started_tick: int, tag: str
-    ) -> tuple[str, tuple[Any] | None]:
-        """Another process holds the fill lock: poll L2 until it fills or the lock expires."""
-        deadline = time.monotonic() + self.config.fill_lock_s
-        while time.monotonic() < deadline and self._l2_allowed():
+        self, key: CacheKey, adapter: TypeAdapter[Any] | None, started_tick: int
+    ) -> tuple[str | None, tuple[Any] | None, str | None]:
+        """Another process is filling ``key``: poll L2 until it is filled, or take over the
+        lock if the filler released it without storing (its fill lost a race) or it expired.
+
+        Returns ``(tag, hit, lock_token)``.
+        """
+        tag: str | None = None
+        while await self._l2_ready():
             await asyncio.sleep(_LOCK_POLL_S)
             tag, hit = await self._l2_read(key, adapter, started_tick)
             if hit is not None:
-                return tag, hit
-        return tag, None
+                return tag, hit, None
+            token = await self._try_lock(key)
+            if token is not None:
+                return tag, None, token
+        return None, None, None
 
     async def _fill(
         self,
@@ -312,7 +324,7 @@ class TieredCache:
                 ttl_s=self._l1_ttl(key.data_type),
                 position=loaded.position,
             )
-        elif tag is None or not self._l2_allowed():
+        elif tag is None or not await self._l2_ready():
             return False
         else:
             try:
@@ -358,7 +370,7 @@ class TieredCache:
             return False
         started_tick = self.l1.tick()
         tag: str | None = None
-        if self._l2_allowed():
+        if await self._l2_ready():
             with contextlib.suppress(_Unavailable):
                 tag, _ = await self._guard(
                     key.data_type,
@@ -393,7 +405,9 @@ class TieredCache:
         self.l1.invalidate(ordered, position)
         if published is None:
             self._queue_undelivered(ordered, position)
-            await asyncio.sleep(self.outage_wait_s)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.outage_wait_s):
+                    await self._delivered.wait()
         else:
             await self._await_acknowledgements(store, *published)
 
@@ -426,6 +440,7 @@ class TieredCache:
             self._undelivered = {GLOBAL_SCOPE}
         if position is not None:
             self._undelivered_position = max(position, self._undelivered_position or 0)
+        self._delivered.clear()
         if self._retry_task is None or self._retry_task.done():
             self._retry_task = asyncio.create_task(self._deliver_undelivered())
 
@@ -438,12 +453,13 @@ class TieredCache:
             position = self._undelivered_position
             try:
                 async with asyncio.timeout(self.config.redis_timeout_s):
-                    await store.invalidate(scopes, position, self.origin)
+                    published = await store.invalidate(scopes, position, self.origin)
             except (RedisError, OSError, TimeoutError):
                 self.stats.record(CacheEvent.ERROR, None)
                 continue
+            await self._await_acknowledgements(store, *published)
             self._undelivered.difference_update(scopes)
-            self.breaker.record_success()
+        self._delivered.set()
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -452,8 +468,29 @@ class TieredCache:
             raise _Unavailable
         return self._store
 
-    def _l2_allowed(self) -> bool:
-        return self._store is not None and not self._undelivered and self.breaker.allow()
+    def _subscription_lost(self) -> None:
+        """Redis went away: invalidations from other processes may be missed or undelivered."""
+        self.l1.invalidate_all()
+        self._needs_fence = True
+
+    async def _l2_ready(self) -> bool:
+        """Whether L2 may be used now; after an outage, fence it first.
+
+        A process that lost its subscription does not know which writes happened during the
+        outage (a writer elsewhere may still hold undelivered invalidations), so before it
+        reads Redis again it invalidates the global scope: every entry filled before the
+        outage is then ignored, and refilled from the database.
+        """
+        store = self._store
+        if store is None or self._undelivered or not self.breaker.allow():
+            return False
+        if self._needs_fence:
+            try:
+                await self._guard(None, lambda: store.invalidate([GLOBAL_SCOPE], None, self.origin))
+            except _Unavailable:
+                return False
+            self._needs_fence = False
+        return True
 
     async def _guard(self, data_type: DataType | None, call: Callable[[], Awaitable[T]]) -> T:
         try:
