@@ -38,10 +38,11 @@ from psycopg.types.json import Jsonb
 
 from bench.environment import machine
 from bench.server import bench_database
-from datalayer.cache import CacheConfig, PendingInvalidations, TieredCache, keys
+from datalayer.cache import CacheConfig, CacheEvent, PendingInvalidations, TieredCache, keys
 from datalayer.local.postgres import free_port
 
 RESULTS_DIR = Path(__file__).parent / "results"
+_LEVELS = {CacheEvent.L1_HIT: "l1", CacheEvent.L2_HIT: "l2", CacheEvent.MISS: "miss"}
 
 
 @dataclass(frozen=True)
@@ -170,11 +171,14 @@ async def _workload(
     kinds, writes = rng.random(count), rng.random(count) < config.write_fraction
     samples: dict[str, list[float]] = {"l1": [], "l2": [], "miss": [], "uncached": []}
     timeline: list[tuple[float, float]] = []
+    write_timeline: list[tuple[float, float]] = []
     failed = 0
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as db:
         loaders = Loaders(db)
         cache = TieredCache(CacheConfig(redis_url=redis_url))
         await cache.start()
+        last: list[CacheEvent] = []
+        cache.stats.subscribe(lambda event, _type: last.append(event))
         deadline = time.monotonic() + seconds if seconds else None
         index = 0
         while (deadline is None and index < count) or (deadline and time.monotonic() < deadline):
@@ -192,8 +196,9 @@ async def _workload(
                         await loaders.update_user(user)
                         pending.user_updated(str(user))
                     await pending.apply()
+                    write_timeline.append((time.monotonic(), time.perf_counter() - start))
                     continue
-                before = cache.stats.totals()
+                last.clear()
                 if kinds[i] < 0.6:
                     await cache.get_or_load(
                         keys.recipe_details(str(recipe)), partial(loaders.recipe, recipe)
@@ -207,15 +212,7 @@ async def _workload(
                         keys.user_recipes(str(user)), partial(loaders.user_recipes, user)
                     )
                 elapsed = time.perf_counter() - start
-                after = cache.stats.totals()
-                level = (
-                    "l1"
-                    if after.l1_hits > before.l1_hits
-                    else "l2"
-                    if after.l2_hits > before.l2_hits
-                    else "miss"
-                )
-                samples[level].append(elapsed)
+                samples[_LEVELS.get(last[0] if last else CacheEvent.MISS, "miss")].append(elapsed)
                 timeline.append((time.monotonic(), elapsed))
             except Exception:
                 failed += 1
@@ -228,6 +225,7 @@ async def _workload(
     return {
         "samples": samples,
         "timeline": timeline,
+        "write_timeline": write_timeline,
         "failed": failed,
         "counters": {str(k): asdict(v) for k, v in totals.items()},
     }
@@ -302,6 +300,10 @@ async def _fault_phase(
     inside = [e for t, e in run["timeline"] if window["start"] <= t - e <= window["end"]]
     outside = [e for t, e in run["timeline"] if not window["start"] <= t - e <= window["end"] + 1]
     p99_in, p99_out = _p(inside, 99, 1e3), _p(outside, 99, 1e3)
+    writes_in = [e for t, e in run["write_timeline"] if window["start"] <= t - e <= window["end"]]
+    writes_out = [
+        e for t, e in run["write_timeline"] if not window["start"] <= t - e <= window["end"] + 1
+    ]
     return {
         "fault": "SIGSTOP 1 s",
         "failed_requests": run["failed"],
@@ -309,6 +311,9 @@ async def _fault_phase(
         "p99_ms_without_fault": p99_out,
         "added_p99_ms": round(max(0.0, (p99_in or 0) - (p99_out or 0)), 2),
         "reads_during_fault": len(inside),
+        "write_p99_ms_during_fault": _p(writes_in, 99, 1e3),
+        "write_p99_ms_without_fault": _p(writes_out, 99, 1e3),
+        "writes_during_fault": len(writes_in),
     }
 
 

@@ -73,6 +73,7 @@ class TieredCache:
         self._undelivered: set[str] = set()
         self._delivered = asyncio.Event()
         self._needs_fence = False
+        self._outage_noticed_at = 0.0
         self._undelivered_position: int | None = None
         self._retry_task: asyncio.Task[None] | None = None
         self._store: RedisStore | None = None
@@ -404,9 +405,14 @@ class TieredCache:
                 )
         self.l1.invalidate(ordered, position)
         if published is None:
+            if not self._undelivered:
+                self._outage_noticed_at = time.monotonic()
             self._queue_undelivered(ordered, position)
+            # Only the first writes of an outage wait: by the end of this wait every other
+            # subscriber has noticed the outage and dropped its L1.
+            remaining = self._outage_noticed_at + self.outage_wait_s - time.monotonic()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.outage_wait_s):
+                async with asyncio.timeout(max(0.0, remaining)):
                     await self._delivered.wait()
         else:
             await self._await_acknowledgements(store, *published)
