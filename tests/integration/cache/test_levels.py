@@ -71,7 +71,7 @@ async def test_each_type_gets_its_ttl_with_jitter(
     cache = await make_cache(ttl_jitter=0.1)
     key = keys.CacheKey(data_type, uuid.uuid4().hex, ())
     ttls = []
-    for index in range(5):
+    for index in range(20):
         variant = keys.CacheKey(data_type, f"{key.identity}{index}", ())
 
         async def load() -> int:
@@ -81,7 +81,7 @@ async def test_each_type_gets_its_ttl_with_jitter(
         ttls.append(await raw_redis.pttl(f"{prefix}e:{variant.name}"))
     expected_ms = TTL_SECONDS[data_type] * 1000
     assert all(0.9 * expected_ms - 1000 <= ttl <= expected_ms for ttl in ttls), ttls
-    assert len(set(ttls)) > 1  # jittered, not all equal
+    assert max(ttls) - min(ttls) > 0.01 * expected_ms  # jittered, not all alike
 
 
 def test_taste_profile_ttl_is_the_four_hours_of_seeds_001_and_003() -> None:
