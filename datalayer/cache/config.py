@@ -23,6 +23,7 @@ class CacheConfig:
     breaker_cooldown_s: float = 1.0
     heartbeat_s: float = 0.1
     fill_lock_s: float = 2.0
+    retry_undelivered_s: float = 0.1
     key_prefix: str = "dl:"
 
     @classmethod

@@ -454,7 +454,7 @@ class TieredCache:
         store = self._store
         assert store is not None
         while self._undelivered:
-            await asyncio.sleep(self.config.heartbeat_s)
+            await asyncio.sleep(self.config.retry_undelivered_s)
             scopes = sorted(self._undelivered)
             position = self._undelivered_position
             try:
