@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import random
 import secrets
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -28,6 +27,7 @@ from datalayer.cache.breaker import CircuitBreaker
 from datalayer.cache.codec import PayloadError, decode, encode
 from datalayer.cache.coherence import InvalidationSubscriber
 from datalayer.cache.config import CacheConfig
+from datalayer.cache.delivery import InvalidationDelivery
 from datalayer.cache.keys import GLOBAL_SCOPE, CacheKey, DataType
 from datalayer.cache.memory import MemoryCache
 from datalayer.cache.redis import RedisStore, connect
@@ -35,9 +35,7 @@ from datalayer.cache.stats import CacheEvent, CacheStats
 from datalayer.settings import Settings
 
 T = TypeVar("T")
-_MAX_UNDELIVERED = 10_000
 _LOCK_POLL_S = 0.01
-_ACK_POLL_S = 0.0005
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +68,7 @@ class TieredCache:
         self.origin = secrets.token_hex(8)
         self.breaker = CircuitBreaker(config.breaker_cooldown_s)
         self._flights: dict[str, _Flight] = {}
-        self._undelivered: set[str] = set()
-        self._delivered = asyncio.Event()
         self._needs_fence = False
-        self._outage_noticed_at = 0.0
-        self._undelivered_position: int | None = None
-        self._retry_task: asyncio.Task[None] | None = None
         self._store: RedisStore | None = None
         self._subscriber: InvalidationSubscriber | None = None
         if redis is None and config.redis_url:
@@ -91,6 +84,9 @@ class TieredCache:
                 on_lost=self._subscription_lost,
                 on_restored=self.l1.invalidate_all,
             )
+        self.delivery = InvalidationDelivery(
+            self._store, origin=self.origin, stats=self.stats, config=config
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> TieredCache:
@@ -114,10 +110,7 @@ class TieredCache:
 
     async def aclose(self) -> None:
         """Stop background tasks and close the Redis client."""
-        if self._retry_task is not None:
-            self._retry_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retry_task
+        await self.delivery.aclose()
         if self._subscriber is not None:
             await self._subscriber.stop()
         if self._store is not None:
@@ -146,7 +139,11 @@ class TieredCache:
         """L1 alone only answers while this process would hear every invalidation."""
         if self._store is None:
             return True
-        return self._subscriber is not None and self._subscriber.healthy and not self._undelivered
+        return (
+            self._subscriber is not None
+            and self._subscriber.healthy
+            and not self.delivery.has_undelivered
+        )
 
     # -- reads -------------------------------------------------------------------------
 
@@ -398,74 +395,16 @@ class TieredCache:
             self.l1.invalidate(ordered, position)
             return
         published: tuple[str, int] | None = None
-        if not self._undelivered:
+        if not self.delivery.has_undelivered:
             with contextlib.suppress(_Unavailable):
                 published = await self._guard(
                     None, lambda: store.invalidate(ordered, position, self.origin)
                 )
         self.l1.invalidate(ordered, position)
         if published is None:
-            if not self._undelivered:
-                self._outage_noticed_at = time.monotonic()
-            self._queue_undelivered(ordered, position)
-            # Only the first writes of an outage wait: by the end of this wait every other
-            # subscriber has noticed the outage and dropped its L1.
-            remaining = self._outage_noticed_at + self.outage_wait_s - time.monotonic()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, remaining)):
-                    await self._delivered.wait()
+            await self.delivery.queue_and_wait(ordered, position)
         else:
-            await self._await_acknowledgements(store, *published)
-
-    async def _await_acknowledgements(
-        self, store: RedisStore, ack_key: str, receivers: int
-    ) -> None:
-        """Wait until every subscriber applied the invalidation (or the outage bound passed).
-
-        A subscriber that cannot acknowledge within the bound has lost Redis too, and its
-        heartbeat has made it drop its L1 by then.
-        """
-        deadline = time.monotonic() + self.outage_wait_s
-        while time.monotonic() < deadline:
-            try:
-                async with asyncio.timeout(self.config.redis_timeout_s):
-                    if await store.acknowledgements(ack_key) >= receivers:
-                        return
-            except (RedisError, OSError, TimeoutError):
-                self.stats.record(CacheEvent.ERROR, None)
-            await asyncio.sleep(_ACK_POLL_S)
-
-    @property
-    def outage_wait_s(self) -> float:
-        """How long an undeliverable invalidation waits: past other subscribers' detection."""
-        return 4 * self.config.heartbeat_s + self.config.redis_timeout_s
-
-    def _queue_undelivered(self, scopes: list[str], position: int | None) -> None:
-        self._undelivered.update(scopes)
-        if len(self._undelivered) > _MAX_UNDELIVERED:
-            self._undelivered = {GLOBAL_SCOPE}
-        if position is not None:
-            self._undelivered_position = max(position, self._undelivered_position or 0)
-        self._delivered.clear()
-        if self._retry_task is None or self._retry_task.done():
-            self._retry_task = asyncio.create_task(self._deliver_undelivered())
-
-    async def _deliver_undelivered(self) -> None:
-        store = self._store
-        assert store is not None
-        while self._undelivered:
-            await asyncio.sleep(self.config.retry_undelivered_s)
-            scopes = sorted(self._undelivered)
-            position = self._undelivered_position
-            try:
-                async with asyncio.timeout(self.config.redis_timeout_s):
-                    published = await store.invalidate(scopes, position, self.origin)
-            except (RedisError, OSError, TimeoutError):
-                self.stats.record(CacheEvent.ERROR, None)
-                continue
-            await self._await_acknowledgements(store, *published)
-            self._undelivered.difference_update(scopes)
-        self._delivered.set()
+            await self.delivery.await_acknowledgements(*published)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -488,7 +427,7 @@ class TieredCache:
         outage is then ignored, and refilled from the database.
         """
         store = self._store
-        if store is None or self._undelivered or not self.breaker.allow():
+        if store is None or self.delivery.has_undelivered or not self.breaker.allow():
             return False
         if self._needs_fence:
             try:

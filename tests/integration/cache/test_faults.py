@@ -235,6 +235,6 @@ async def test_a_write_during_an_outage_is_never_read_stale(
     for cache in (reader, idle_reader, writer):
         for _ in range(3):
             assert await cache.get_or_load(key, source.loader(recipe)) == "v2"
-    await asyncio.wait_for(writer._delivered.wait(), timeout=10)
+    await asyncio.wait_for(writer.delivery.delivered.wait(), timeout=10)
     assert await (await caches()).get_or_load(key, source.loader(recipe)) == "v2"
     await writer.aclose()
