@@ -10,7 +10,8 @@ Layout under a key prefix (default ``dl:``):
   entry's scopes at the time its load started. A read returns the payload only when the tag
   still matches; a fill stores only when the versions have not moved since the load started
   and no scope's watermark is newer than the fill's source position.
-- ``{prefix}l:{type}:{id}``: short lock so one process fills a missed key.
+- ``{prefix}l:{type}:{id}``: short lock so one process fills a missed key (taken by the
+  read on a miss, released by the fill).
 - ``{prefix}inv``: pub/sub channel; each invalidation publishes its scopes, and every
   subscriber pushes onto the message's ``{prefix}ack:{id}`` list once its L1 dropped them.
 
@@ -33,7 +34,7 @@ _ACK_TTL_MS = 10_000
 
 _READ = """
 local parts = {}
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   local v = redis.call('HGET', KEYS[i], 'v')
   if not v then
     local t = redis.call('TIME')
@@ -46,21 +47,28 @@ end
 local tag = table.concat(parts, '.')
 local raw = redis.call('GET', KEYS[1])
 if raw and string.sub(raw, 1, #tag + 1) == tag .. '|' then
-  return {tag, string.sub(raw, #tag + 2)}
+  return {tag, string.sub(raw, #tag + 2), 0}
 end
-return {tag}
+if ARGV[2] ~= '' and redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
+  return {tag, '', 1}
+end
+return {tag, '', 0}
 """
 
 _FILL = """
-local parts = {}
-for i = 2, #KEYS do
-  local h = redis.call('HMGET', KEYS[i], 'v', 'w')
-  if not h[1] then return 0 end
-  parts[#parts + 1] = h[1]
-  if ARGV[2] ~= '' and h[2] and h[2] > ARGV[2] then return -1 end
+local function unlock()
+  if ARGV[5] ~= '' and redis.call('GET', KEYS[2]) == ARGV[5] then redis.call('DEL', KEYS[2]) end
 end
-if table.concat(parts, '.') ~= ARGV[1] then return 0 end
+local parts = {}
+for i = 3, #KEYS do
+  local h = redis.call('HMGET', KEYS[i], 'v', 'w')
+  if not h[1] then unlock() return 0 end
+  parts[#parts + 1] = h[1]
+  if ARGV[2] ~= '' and h[2] and h[2] > ARGV[2] then unlock() return -1 end
+end
+if table.concat(parts, '.') ~= ARGV[1] then unlock() return 0 end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[4], 'PX', ARGV[3])
+unlock()
 return 1
 """
 
@@ -119,13 +127,27 @@ class RedisStore:
         self._unlock = client.register_script(_UNLOCK)
 
     def _keys(self, name: str, scopes: tuple[str, ...]) -> list[str]:
-        return [f"{self.prefix}e:{name}", *(f"{self.prefix}s:{scope}" for scope in scopes)]
+        return [
+            f"{self.prefix}e:{name}",
+            f"{self.prefix}l:{name}",
+            *(f"{self.prefix}s:{scope}" for scope in scopes),
+        ]
 
-    async def read(self, name: str, scopes: tuple[str, ...]) -> tuple[str, bytes | None]:
-        """``(tag, payload)``: the current tag of the scopes and the payload if it matches."""
-        reply: list[Any] = await self._read(keys=self._keys(name, scopes), args=[_SCOPE_TTL_S])
+    async def read(
+        self, name: str, scopes: tuple[str, ...], *, lock_ms: int | None = None
+    ) -> tuple[str, bytes | None, str | None]:
+        """``(tag, payload, lock_token)`` in one round trip.
+
+        ``tag`` is the current tag of the scopes, ``payload`` the value if stored under that
+        tag; on a miss with ``lock_ms``, the fill lock is taken when free (``lock_token``).
+        """
+        token = secrets.token_hex(8) if lock_ms else ""
+        reply: list[Any] = await self._read(
+            keys=self._keys(name, scopes), args=[_SCOPE_TTL_S, token, lock_ms or 0]
+        )
         tag = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
-        return tag, (reply[1] if len(reply) > 1 else None)
+        payload = reply[1] or None
+        return tag, payload, (token if int(reply[2]) == 1 else None)
 
     async def fill(
         self,
@@ -136,11 +158,15 @@ class RedisStore:
         payload: bytes,
         ttl_ms: int,
         position: int | None,
+        lock_token: str | None = None,
     ) -> bool:
-        """Store ``payload`` if the scopes are still at ``tag`` and not newer than ``position``."""
+        """Store ``payload`` if the scopes are still at ``tag`` and not newer than ``position``.
+
+        Releases the fill lock held with ``lock_token``, stored or not.
+        """
         stored = await self._fill(
             keys=self._keys(name, scopes),
-            args=[tag, position_text(position), ttl_ms, payload],
+            args=[tag, position_text(position), ttl_ms, payload, lock_token or ""],
         )
         return int(stored) == 1
 
@@ -168,12 +194,6 @@ class RedisStore:
 
     async def acknowledgements(self, ack_key: str) -> int:
         return int(await self.client.llen(ack_key))
-
-    async def lock(self, name: str, ttl_ms: int) -> str | None:
-        """A token when this caller now holds the fill lock of ``name``, else ``None``."""
-        token = secrets.token_hex(8)
-        acquired = await self.client.set(f"{self.prefix}l:{name}", token, nx=True, px=ttl_ms)
-        return token if acquired else None
 
     async def unlock(self, name: str, token: str) -> None:
         await self._unlock(keys=[f"{self.prefix}l:{name}"], args=[token])

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import random
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -44,6 +45,14 @@ class Loaded(Generic[T]):
 
     value: T
     position: int | None = None
+
+
+class _BadPayload(Exception):
+    """The stored payload is not what the cache writes (planted or corrupt): a miss."""
+
+    def __init__(self, tag: str) -> None:
+        super().__init__("bad payload")
+        self.tag = tag
 
 
 class _Unavailable(Exception):
@@ -230,20 +239,22 @@ class TieredCache:
         lock_token: str | None = None
         if await self._l2_ready():
             try:
-                tag, hit = await self._l2_read(key, adapter, started_tick)
+                tag, hit, lock_token = await self._l2_read(key, adapter, started_tick, lock=True)
                 if hit is not None:
                     return hit[0]  # type: ignore[no-any-return]
-                lock_token = await self._try_lock(key)
                 if lock_token is None:
                     tag, hit, lock_token = await self._wait_for_filler(key, adapter, started_tick)
                     if hit is not None:
                         return hit[0]  # type: ignore[no-any-return]
+            except _BadPayload as bad:
+                tag = bad.tag  # load and overwrite it, without waiting for a filler
             except _Unavailable:
                 tag = None
         try:
             loaded = await load()
             self.stats.record(CacheEvent.MISS, key.data_type)
-            await self._fill(key, loaded, adapter, started_tick, tag)
+            if await self._fill(key, loaded, adapter, started_tick, tag, lock_token):
+                lock_token = None  # the fill script released it
             return loaded.value
         finally:
             if lock_token is not None:
@@ -254,18 +265,26 @@ class TieredCache:
                     )
 
     async def _l2_read(
-        self, key: CacheKey, adapter: TypeAdapter[Any] | None, started_tick: int
-    ) -> tuple[str, tuple[Any] | None]:
-        tag, payload = await self._guard(
-            key.data_type, lambda: self._store_or_fail().read(key.name, key.all_scopes)
+        self,
+        key: CacheKey,
+        adapter: TypeAdapter[Any] | None,
+        started_tick: int,
+        *,
+        lock: bool = False,
+    ) -> tuple[str, tuple[Any] | None, str | None]:
+        """``(tag, (value,) or None, lock_token)``; a hit is also put in L1."""
+        lock_ms = int(self.config.fill_lock_s * 1000) if lock else None
+        tag, payload, token = await self._guard(
+            key.data_type,
+            lambda: self._store_or_fail().read(key.name, key.all_scopes, lock_ms=lock_ms),
         )
         if payload is None:
-            return tag, None
+            return tag, None, token
         try:
             value = decode(payload, adapter)
         except PayloadError:
             self.stats.record(CacheEvent.ERROR, key.data_type)
-            return tag, None
+            raise _BadPayload(tag) from None
         self.stats.record(CacheEvent.L2_HIT, key.data_type)
         if self.l1_usable:
             self.l1.put(
@@ -276,13 +295,7 @@ class TieredCache:
                 started_tick=started_tick,
                 ttl_s=self._l1_ttl(key.data_type),
             )
-        return tag, (value,)
-
-    async def _try_lock(self, key: CacheKey) -> str | None:
-        lock_ms = int(self.config.fill_lock_s * 1000)
-        return await self._guard(
-            key.data_type, lambda: self._store_or_fail().lock(key.name, lock_ms)
-        )
+        return tag, (value,), None
 
     async def _wait_for_filler(
         self, key: CacheKey, adapter: TypeAdapter[Any] | None, started_tick: int
@@ -292,15 +305,12 @@ class TieredCache:
 
         Returns ``(tag, hit, lock_token)``.
         """
-        tag: str | None = None
-        while await self._l2_ready():
+        deadline = time.monotonic() + 2 * self.config.fill_lock_s  # the lock expires first
+        while time.monotonic() < deadline and await self._l2_ready():
             await asyncio.sleep(_LOCK_POLL_S)
-            tag, hit = await self._l2_read(key, adapter, started_tick)
-            if hit is not None:
-                return tag, hit, None
-            token = await self._try_lock(key)
-            if token is not None:
-                return tag, None, token
+            tag, hit, token = await self._l2_read(key, adapter, started_tick, lock=True)
+            if hit is not None or token is not None:
+                return tag, hit, token
         return None, None, None
 
     async def _fill(
@@ -310,7 +320,9 @@ class TieredCache:
         adapter: TypeAdapter[Any] | None,
         started_tick: int,
         tag: str | None,
+        lock_token: str | None = None,
     ) -> bool:
+        """Store a loaded value unless it lost a race; releases ``lock_token`` in Redis."""
         payload = encode(loaded.value, adapter)
         if self._store is None:
             stored = self.l1.put(
@@ -335,6 +347,7 @@ class TieredCache:
                         payload=payload,
                         ttl_ms=int(self._jittered(self.config.ttl_s[key.data_type]) * 1000),
                         position=loaded.position,
+                        lock_token=lock_token,
                     ),
                 )
             except _Unavailable:
@@ -370,7 +383,7 @@ class TieredCache:
         tag: str | None = None
         if await self._l2_ready():
             with contextlib.suppress(_Unavailable):
-                tag, _ = await self._guard(
+                tag, _, _ = await self._guard(
                     key.data_type,
                     lambda: self._store_or_fail().read(key.name, key.all_scopes),
                 )

@@ -27,7 +27,7 @@ async def test_a_planted_pickle_is_a_miss_and_never_runs(
 ) -> None:
     cache = await make_cache()
     key = keys.recipe_details("planted")
-    tag, _ = await cache._store.read(key.name, key.all_scopes)  # type: ignore[union-attr]
+    tag, _, _ = await cache._store.read(key.name, key.all_scopes)  # type: ignore[union-attr]
     marker = tmp_path / "unpickled"
     await raw_redis.set(
         f"{prefix}e:{key.name}", tag.encode() + b"|" + pickle.dumps(_Exploit(marker))
