@@ -181,6 +181,33 @@ class Settings(BaseSettings):
     )
     # ------------------------------------------------------------------------------------------
 
+    # --- Cache (datalayer/cache): L1 in process, L2 Redis at REDIS_URL -------------------
+    cache_l1_max_bytes: PositiveInt = Field(
+        default=100 * 2**20, description="Bound of the in-process LRU (serialized bytes)."
+    )
+    cache_l1_ttl_s: PositiveInt = Field(
+        default=300, description="Longest time an entry stays in the in-process cache."
+    )
+    cache_disabled_types: str = Field(
+        default="",
+        description="Comma-separated data types (user_profile, search_results ...) not cached.",
+    )
+    cache_ttl_jitter: Annotated[float, Field(ge=0.0, le=0.5)] = Field(
+        default=0.1, description="TTLs are shortened by a random fraction up to this."
+    )
+    cache_redis_timeout_ms: PositiveInt = Field(
+        default=100, description="Connect, socket and per-operation timeout for Redis."
+    )
+    cache_breaker_cooldown_ms: PositiveInt = Field(
+        default=1000, description="After a Redis failure, how long the cache skips Redis."
+    )
+    cache_heartbeat_ms: PositiveInt = Field(
+        default=100, description="Ping interval of the invalidation subscriber (L1 coherence)."
+    )
+    cache_fill_lock_ms: PositiveInt = Field(
+        default=2000, description="Cross-process single-flight lock on a missed key."
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _lambda_pool_defaults(cls, data: Any) -> Any:

@@ -1,0 +1,422 @@
+"""Cache benchmark: ``python -m bench.cache [--quick] [--output-dir DIR]``.
+
+A seeded Zipf workload over users and recipes (95% reads: recipe details, user profiles,
+user recipe lists; 5% writes: a recipe or profile update, committed in PostgreSQL, then
+invalidated) runs against an embedded PostgreSQL and a private redis-server, in one process
+and in several. It measures the hit rates per level, per-level read latencies, the speed-up
+of a cached read over the uncached read, and a Redis fault (SIGSTOP for one second, then
+kill and restart) during the workload: failed requests and the added p99.
+
+The full run writes ``bench/results/cache.{json,md}``; ``--quick`` writes to a temporary
+directory unless told otherwise. The loaders are plain SQL on a benchmark table (the
+repositories' read paths are wired in separately); the cache code measured is the real one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg.types.json import Jsonb
+
+from bench.environment import machine
+from bench.server import bench_database
+from datalayer.cache import CacheConfig, CacheEvent, PendingInvalidations, TieredCache, keys
+from datalayer.local.postgres import free_port
+
+RESULTS_DIR = Path(__file__).parent / "results"
+_LEVELS = {CacheEvent.L1_HIT: "l1", CacheEvent.L2_HIT: "l2", CacheEvent.MISS: "miss"}
+
+
+@dataclass(frozen=True)
+class CacheBenchConfig:
+    """Sizes of one run."""
+
+    mode: str
+    users: int
+    recipes: int
+    operations: int  # per process
+    processes: int
+    fault_seconds: float
+    output_dir: Path
+    zipf_a: float = 1.1
+    write_fraction: float = 0.05
+    seed: int = 20261202
+
+
+FULL = CacheBenchConfig("full", 10_000, 100_000, 50_000, 4, 6.0, RESULTS_DIR)
+QUICK = CacheBenchConfig("quick", 200, 2_000, 3_000, 2, 3.0, Path(tempfile.gettempdir()))
+
+
+@contextmanager
+def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes], list[str]]]:
+    """A private redis-server; yields its URL, process and command (to restart it)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed: run `make services`")
+    root = Path(tempfile.mkdtemp(prefix="datalayer-bench-redis-"))
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(root)]
+    command += ["--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0", process, command
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+        process.kill()
+        process.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def load_data(url: str, config: CacheBenchConfig) -> None:
+    rng = np.random.default_rng(config.seed)
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(
+            "CREATE TABLE bench_users (id int PRIMARY KEY, name text, settings jsonb);"
+            "CREATE TABLE bench_recipes (id int PRIMARY KEY, owner int, title text,"
+            " version int, body jsonb); CREATE INDEX ON bench_recipes (owner, id)"
+        )
+        with connection.cursor().copy("COPY bench_users FROM STDIN") as copy:
+            for user in range(config.users):
+                copy.write_row((user, f"user {user}", Jsonb({"diet": "any", "units": "metric"})))
+        owners = rng.integers(0, config.users, config.recipes)
+        body = {"ingredients": [f"ingredient {i}" for i in range(12)], "steps": ["step"] * 8}
+        with connection.cursor().copy("COPY bench_recipes FROM STDIN") as copy:
+            for recipe in range(config.recipes):
+                copy.write_row((recipe, int(owners[recipe]), f"recipe {recipe}", 0, Jsonb(body)))
+        connection.execute("ANALYZE")
+
+
+class Loaders:
+    """The uncached reads and the writes, on one connection."""
+
+    def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        self.connection = connection
+
+    async def recipe(self, recipe: int) -> Any:
+        cursor = await self.connection.execute(
+            "SELECT id, owner, title, version, body FROM bench_recipes WHERE id = %s", (recipe,)
+        )
+        row = await cursor.fetchone()
+        return (
+            None
+            if row is None
+            else {"id": row[0], "owner": row[1], "title": row[2], "version": row[3], "body": row[4]}
+        )
+
+    async def profile(self, user: int) -> Any:
+        cursor = await self.connection.execute(
+            "SELECT id, name, settings FROM bench_users WHERE id = %s", (user,)
+        )
+        row = await cursor.fetchone()
+        return None if row is None else {"id": row[0], "name": row[1], "settings": row[2]}
+
+    async def user_recipes(self, user: int) -> Any:
+        cursor = await self.connection.execute(
+            "SELECT id, title FROM bench_recipes WHERE owner = %s ORDER BY id LIMIT 20", (user,)
+        )
+        return [list(row) for row in await cursor.fetchall()]
+
+    async def update_recipe(self, recipe: int) -> int:
+        cursor = await self.connection.execute(
+            "UPDATE bench_recipes SET version = version + 1 WHERE id = %s RETURNING owner",
+            (recipe,),
+        )
+        row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def update_user(self, user: int) -> None:
+        await self.connection.execute(
+            "UPDATE bench_users SET name = name || '.' WHERE id = %s", (user,)
+        )
+
+
+def _zipf(rng: np.random.Generator, a: float, size: int, count: int) -> np.ndarray:
+    return (rng.zipf(a, count) - 1) % size
+
+
+async def _workload(
+    database_url: str, redis_url: str, config: CacheBenchConfig, worker: int, seconds: float
+) -> dict[str, Any]:
+    """One process: run the mix; per-op latency tagged with the level that answered."""
+    rng = np.random.default_rng(config.seed + worker)
+    count = config.operations
+    recipes, users = (
+        _zipf(rng, config.zipf_a, config.recipes, count),
+        _zipf(rng, config.zipf_a, config.users, count),
+    )
+    kinds, writes = rng.random(count), rng.random(count) < config.write_fraction
+    samples: dict[str, list[float]] = {"l1": [], "l2": [], "miss": [], "uncached": []}
+    timeline: list[tuple[float, float]] = []
+    write_timeline: list[tuple[float, float]] = []
+    failed = 0
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as db:
+        loaders = Loaders(db)
+        cache = TieredCache(CacheConfig(redis_url=redis_url))
+        await cache.start()
+        last: list[CacheEvent] = []
+        cache.stats.subscribe(lambda event, _type: last.append(event))
+        deadline = time.monotonic() + seconds if seconds else None
+        index = 0
+        while (deadline is None and index < count) or (deadline and time.monotonic() < deadline):
+            i = index % count
+            index += 1
+            recipe, user = int(recipes[i]), int(users[i])
+            start = time.perf_counter()
+            try:
+                if writes[i]:
+                    pending = PendingInvalidations(cache)
+                    if kinds[i] < 0.7:
+                        owner = await loaders.update_recipe(recipe)
+                        pending.recipe_updated(str(recipe), str(owner))
+                    else:
+                        await loaders.update_user(user)
+                        pending.user_updated(str(user))
+                    await pending.apply()
+                    write_timeline.append((time.monotonic(), time.perf_counter() - start))
+                    continue
+                last.clear()
+                if kinds[i] < 0.6:
+                    await cache.get_or_load(
+                        keys.recipe_details(str(recipe)), partial(loaders.recipe, recipe)
+                    )
+                elif kinds[i] < 0.9:
+                    await cache.get_or_load(
+                        keys.user_profile(str(user)), partial(loaders.profile, user)
+                    )
+                else:
+                    await cache.get_or_load(
+                        keys.user_recipes(str(user)), partial(loaders.user_recipes, user)
+                    )
+                elapsed = time.perf_counter() - start
+                samples[_LEVELS.get(last[0] if last else CacheEvent.MISS, "miss")].append(elapsed)
+                timeline.append((time.monotonic(), elapsed))
+            except Exception:
+                failed += 1
+        for sample in range(min(2000, count)):
+            start = time.perf_counter()
+            await loaders.recipe(int(recipes[sample]))
+            samples["uncached"].append(time.perf_counter() - start)
+        totals = cache.stats.snapshot()
+        await cache.aclose()
+    return {
+        "samples": samples,
+        "timeline": timeline,
+        "write_timeline": write_timeline,
+        "failed": failed,
+        "counters": {str(k): asdict(v) for k, v in totals.items()},
+    }
+
+
+def _run_worker(args: tuple[str, str, CacheBenchConfig, int, float]) -> dict[str, Any]:
+    return asyncio.run(_workload(*args))
+
+
+def _pool_run(
+    database_url: str, redis_url: str, config: CacheBenchConfig, processes: int
+) -> list[dict[str, Any]]:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes) as pool:
+        return pool.map(
+            _run_worker,
+            [(database_url, redis_url, config, worker, 0.0) for worker in range(processes)],
+        )
+
+
+def _p(values: Sequence[float], q: float, scale: float = 1e6) -> float | None:
+    return round(float(np.percentile(values, q)) * scale, 1) if len(values) else None
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, list[float]] = {k: [] for k in ("l1", "l2", "miss", "uncached")}
+    for run in runs:
+        for level, values in run["samples"].items():
+            merged[level] += values
+    l1, l2, miss = (len(merged[k]) for k in ("l1", "l2", "miss"))
+    reads = l1 + l2 + miss
+    cached = merged["l1"] + merged["l2"]
+    return {
+        "reads": reads,
+        "hit_rate": {
+            "overall": round((l1 + l2) / reads, 4),
+            "l1": round(l1 / reads, 4),
+            "l2": round(l2 / (l2 + miss), 4) if l2 + miss else None,
+        },
+        "latency_us": {
+            "l1_hit_p50": _p(merged["l1"], 50),
+            "l2_hit_p50": _p(merged["l2"], 50),
+            "miss_p50": _p(merged["miss"], 50),
+            "uncached_p50": _p(merged["uncached"], 50),
+            "cached_p50": _p(cached, 50),
+        },
+        "speedup_cached_vs_uncached": round(
+            float(np.percentile(merged["uncached"], 50) / np.percentile(cached, 50)), 1
+        )
+        if cached
+        else None,
+        "failed_requests": sum(run["failed"] for run in runs),
+    }
+
+
+async def _fault_phase(
+    database_url: str, redis_url: str, process: subprocess.Popen[bytes], config: CacheBenchConfig
+) -> dict[str, Any]:
+    """Baseline, then SIGSTOP for a second, in one process; p99 inside vs outside the fault."""
+    seconds = config.fault_seconds
+    window: dict[str, float] = {}
+
+    async def fault() -> None:
+        await asyncio.sleep(seconds / 2)
+        window["start"] = time.monotonic()
+        os.kill(process.pid, signal.SIGSTOP)
+        await asyncio.sleep(1.0)
+        os.kill(process.pid, signal.SIGCONT)
+        window["end"] = time.monotonic()
+
+    run, _ = await asyncio.gather(_workload(database_url, redis_url, config, 99, seconds), fault())
+    inside = [e for t, e in run["timeline"] if window["start"] <= t - e <= window["end"]]
+    outside = [e for t, e in run["timeline"] if not window["start"] <= t - e <= window["end"] + 1]
+    p99_in, p99_out = _p(inside, 99, 1e3), _p(outside, 99, 1e3)
+    writes_in = [e for t, e in run["write_timeline"] if window["start"] <= t - e <= window["end"]]
+    writes_out = [
+        e for t, e in run["write_timeline"] if not window["start"] <= t - e <= window["end"] + 1
+    ]
+    return {
+        "fault": "SIGSTOP 1 s",
+        "failed_requests": run["failed"],
+        "p99_ms_during_fault": p99_in,
+        "p99_ms_without_fault": p99_out,
+        "added_p99_ms": round(max(0.0, (p99_in or 0) - (p99_out or 0)), 2),
+        "reads_during_fault": len(inside),
+        "write_p99_ms_during_fault": _p(writes_in, 99, 1e3),
+        "write_p99_ms_without_fault": _p(writes_out, 99, 1e3),
+        "writes_during_fault": len(writes_in),
+    }
+
+
+def run(config: CacheBenchConfig) -> dict[str, Any]:
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "mode": config.mode,
+        "config": {k: v for k, v in asdict(config).items() if k != "output_dir"},
+        "machine": machine(),
+    }
+    with bench_database(migrate=False) as database_url, redis_server() as (redis_url, proc, _):
+        load_data(database_url, config)
+        one = _pool_run(database_url, redis_url, config, 1)
+        several = _pool_run(
+            database_url, redis_url, replace(config, seed=config.seed + 1), config.processes
+        )
+        results["one_process"] = _summary(one)
+        results[f"{config.processes}_processes"] = _summary(several)
+        fault = asyncio.run(_fault_phase(database_url, redis_url, proc, config))
+    headline = results[f"{config.processes}_processes"]
+    results["hit_rate"] = headline["hit_rate"]
+    results["latency_us"] = {
+        k: headline["latency_us"][k] for k in ("l1_hit_p50", "l2_hit_p50", "miss_p50")
+    }
+    results["speedup_cached_vs_uncached"] = headline["speedup_cached_vs_uncached"]
+    results["redis_fault"] = {
+        "failed_requests": fault["failed_requests"],
+        "added_p99_ms": fault["added_p99_ms"],
+        "detail": fault,
+    }
+    results["runtime_s"] = round(time.monotonic() - started, 1)
+    return results
+
+
+def write(results: dict[str, Any], output_dir: Path) -> None:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "cache.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = [
+        "# Cache benchmark",
+        "",
+        f"Mode: {results['mode']}; machine load at start "
+        f"{results['machine']['load_average_at_start']}.",
+        "",
+        "| measure | one process | several processes | goal |",
+        "| --- | --- | --- | --- |",
+    ]
+    one, many = results["one_process"], results[f"{results['config']['processes']}_processes"]
+    rows = [
+        ("hit rate overall", one["hit_rate"]["overall"], many["hit_rate"]["overall"], "> 0.70"),
+        ("L1 hit rate", one["hit_rate"]["l1"], many["hit_rate"]["l1"], "> 0.40"),
+        ("L2 hit rate among L1 misses", one["hit_rate"]["l2"], many["hit_rate"]["l2"], "> 0.85"),
+        (
+            "L1 hit p50 (µs)",
+            one["latency_us"]["l1_hit_p50"],
+            many["latency_us"]["l1_hit_p50"],
+            "<= 5",
+        ),
+        (
+            "L2 hit p50 (µs)",
+            one["latency_us"]["l2_hit_p50"],
+            many["latency_us"]["l2_hit_p50"],
+            "<= 500",
+        ),
+        ("miss p50 (µs)", one["latency_us"]["miss_p50"], many["latency_us"]["miss_p50"], ""),
+        (
+            "uncached read p50 (µs)",
+            one["latency_us"]["uncached_p50"],
+            many["latency_us"]["uncached_p50"],
+            "",
+        ),
+        (
+            "speed-up cached vs uncached",
+            one["speedup_cached_vs_uncached"],
+            many["speedup_cached_vs_uncached"],
+            ">= 10",
+        ),
+        ("failed requests", one["failed_requests"], many["failed_requests"], "0"),
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    fault = results["redis_fault"]["detail"]
+    lines += [
+        "",
+        f"Redis fault ({fault['fault']}): {fault['failed_requests']} failed requests, "
+        f"p99 {fault['p99_ms_during_fault']} ms during vs {fault['p99_ms_without_fault']} ms "
+        f"outside (added {results['redis_fault']['added_p99_ms']} ms; goal <= 250 ms).",
+        "",
+    ]
+    (output_dir / "cache.md").write_text("\n".join(lines))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.cache", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument("--output-dir", type=Path, help="where to write the result files")
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else FULL
+    if args.output_dir is not None:
+        config = replace(config, output_dir=args.output_dir)
+    results = run(config)
+    write(results, config.output_dir)
+    print((config.output_dir / "cache.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""Data types, their TTLs, cache keys and the invalidation scopes each key depends on.
+
+An entry is valid only while none of its *scopes* has been invalidated since it was filled:
+every scope has a version in Redis, and invalidating a scope is one atomic increment of
+that version (no ``KEYS``/``SCAN``). ``user:{id}`` covers everything cached for one user,
+``catalog`` every answer computed over many recipes (search, similarity, recommendations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+from uuid import UUID
+
+
+class DataType(StrEnum):
+    """The cached data types; the names are also the counter and switch names."""
+
+    USER_PROFILE = "user_profile"
+    USER_RECIPES = "user_recipes"
+    TASTE_PROFILE = "taste_profile"
+    RECIPE_DETAILS = "recipe_details"
+    RECIPE_EMBEDDINGS = "recipe_embeddings"
+    PARSED_INGREDIENTS = "parsed_ingredients"
+    SEARCH_RESULTS = "search_results"
+    RECOMMENDATIONS = "recommendations"
+    SIMILARITY_MATCHES = "similarity_matches"
+
+
+TTL_SECONDS: Final[dict[DataType, int]] = {
+    DataType.USER_PROFILE: 3600,
+    DataType.USER_RECIPES: 1800,
+    # 14400 (seeds 001/003), not 7200 (seed 000): every taste-profile write invalidates the
+    # entry through an event, so the TTL only bounds memory, and the longer one saves
+    # recomputing an aggregate that changes rarely.
+    DataType.TASTE_PROFILE: 14400,
+    DataType.RECIPE_DETAILS: 3600,
+    DataType.RECIPE_EMBEDDINGS: 86400,
+    DataType.PARSED_INGREDIENTS: 3600,
+    DataType.SEARCH_RESULTS: 900,
+    DataType.RECOMMENDATIONS: 1800,
+    DataType.SIMILARITY_MATCHES: 3600,
+}
+"""L2 (Redis) TTL per data type; L1 keeps an entry at most ``CACHE_L1_TTL_S``."""
+
+GLOBAL_SCOPE: Final = "*"
+"""Scope every key depends on: invalidating it drops the whole cache in one operation."""
+CATALOG_SCOPE: Final = "catalog"
+"""Scope of answers computed over many recipes (search, similarity, recommendations)."""
+
+
+def user_scope(user_id: UUID | str) -> str:
+    """Everything cached for one user."""
+    return f"user:{user_id}"
+
+
+def recipe_scope(recipe_id: UUID | str) -> str:
+    """Everything cached for one recipe (details, embeddings, parsed ingredients)."""
+    return f"recipe:{recipe_id}"
+
+
+def user_recipes_scope(user_id: UUID | str) -> str:
+    """All of one user's recipe lists, whatever their page or filter."""
+    return f"user_recipes:{user_id}"
+
+
+def taste_scope(user_id: UUID | str) -> str:
+    """The user's taste profile and what is derived from it."""
+    return f"taste:{user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CacheKey:
+    """One cache entry: its data type, identity and the scopes it depends on."""
+
+    data_type: DataType
+    identity: str
+    scopes: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """``data_type:identity``, unique per entry."""
+        return f"{self.data_type.value}:{self.identity}"
+
+    @property
+    def all_scopes(self) -> tuple[str, ...]:
+        """The scopes including :data:`GLOBAL_SCOPE`, in a stable order."""
+        return (GLOBAL_SCOPE, *self.scopes)
+
+
+def user_profile(user_id: UUID | str) -> CacheKey:
+    """A user's profile."""
+    return CacheKey(DataType.USER_PROFILE, str(user_id), (user_scope(user_id),))
+
+
+def user_recipes(user_id: UUID | str, variant: str = "all") -> CacheKey:
+    """One of a user's recipe lists; ``variant`` names the page/filter (a fingerprint)."""
+    return CacheKey(
+        DataType.USER_RECIPES,
+        f"{user_id}:{variant}",
+        (user_scope(user_id), user_recipes_scope(user_id)),
+    )
+
+
+def taste_profile(user_id: UUID | str) -> CacheKey:
+    """A user's taste profile."""
+    return CacheKey(
+        DataType.TASTE_PROFILE, str(user_id), (user_scope(user_id), taste_scope(user_id))
+    )
+
+
+def recipe_details(recipe_id: UUID | str) -> CacheKey:
+    """One recipe with its ingredients and steps."""
+    return CacheKey(DataType.RECIPE_DETAILS, str(recipe_id), (recipe_scope(recipe_id),))
+
+
+def recipe_embeddings(recipe_id: UUID | str) -> CacheKey:
+    """A recipe's embedding vectors."""
+    return CacheKey(DataType.RECIPE_EMBEDDINGS, str(recipe_id), (recipe_scope(recipe_id),))
+
+
+def parsed_ingredients(recipe_id: UUID | str) -> CacheKey:
+    """A recipe's parsed ingredients."""
+    return CacheKey(DataType.PARSED_INGREDIENTS, str(recipe_id), (recipe_scope(recipe_id),))
+
+
+def search_results(fingerprint: str) -> CacheKey:
+    """A search answer; ``fingerprint`` identifies the query and its parameters."""
+    return CacheKey(DataType.SEARCH_RESULTS, fingerprint, (CATALOG_SCOPE,))
+
+
+def recommendations(user_id: UUID | str, variant: str = "default") -> CacheKey:
+    """Recommendations for a user (depend on the taste profile and on the catalog)."""
+    return CacheKey(
+        DataType.RECOMMENDATIONS,
+        f"{user_id}:{variant}",
+        (user_scope(user_id), taste_scope(user_id), CATALOG_SCOPE),
+    )
+
+
+def similarity_matches(user_id: UUID | str, fingerprint: str) -> CacheKey:
+    """Similarity matches computed for a user (taste) over the catalog."""
+    return CacheKey(
+        DataType.SIMILARITY_MATCHES,
+        f"{user_id}:{fingerprint}",
+        (user_scope(user_id), taste_scope(user_id), CATALOG_SCOPE),
+    )
