@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from datalayer.db import Database
@@ -52,7 +53,7 @@ def _erase_one(record: SQSRecord, settings: Settings, key: str) -> None:
 
 
 @logger.inject_lambda_context(log_event=False)
-def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: object) -> PartialItemFailureResponse:
     """Process an SQS batch of erasure requests; returns the batch item failures."""
     settings = load_settings()
     configure_metrics(settings)

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.config import Config
 
@@ -58,7 +59,7 @@ def _export_one(record: SQSRecord, settings: Settings, store: S3ExportStore, key
 
 
 @logger.inject_lambda_context(log_event=False)
-def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: object) -> PartialItemFailureResponse:
     """Process an SQS batch of export requests; returns the batch item failures."""
     settings = load_settings()
     configure_metrics(settings)
