@@ -207,18 +207,18 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
         )
         for job in ("Export", "Erasure")
         for policy, reason in (
-            (_LAMBDA_BASIC, "AWS-maintained minimal Lambda logging policy "
-             "(CreateLogStream/PutLogEvents)."),
-            (_LAMBDA_VPC, "AWS-maintained policy Lambda needs to create its ENIs in the VPC "
-             "(the GDPR jobs must reach the database in private subnets)."),
+            (_LAMBDA_BASIC, f"AWS-maintained minimal Lambda logging policy "
+             f"(CreateLogStream/PutLogEvents) of the GDPR {job.lower()} job."),
+            (_LAMBDA_VPC, f"AWS-maintained policy Lambda needs to create the ENIs of the GDPR "
+             f"{job.lower()} job in the VPC (it must reach the database in private subnets)."),
         )
     ),
     *(
         NagAcknowledgement(
             "operations", f"Gdpr/{job}/Function", "AwsSolutions-L1",
-            "Python 3.12 is pinned on purpose: the bundled wheels (psycopg binary, numpy, "
-            "pydantic-core) are selected for exactly this interpreter; the runtime and the "
-            "wheel tag are upgraded together (as for the migrate job).",
+            f"Python 3.12 is pinned on purpose for the GDPR {job.lower()} job: the bundled "
+            "wheels (psycopg binary, numpy, pydantic-core) are selected for exactly this "
+            "interpreter; the runtime and the wheel tag are upgraded together.",
         )
         for job in ("Export", "Erasure")
     ),

@@ -8,7 +8,8 @@ goes to a second bucket (S3 cannot log into an SSE-KMS bucket, so that one uses 
 
 The audit key secret is the HMAC key of the audit trail's subject hashes and hash chain.
 It is never rotated (a new key would orphan every pseudonym and break chain verification)
-and it is retained everywhere: losing it makes the audit trail unverifiable.
+and it follows the database's ``retain_on_delete``: the audit trail is unverifiable without
+it.
 
 Both buckets are retained everywhere, without a fixed name (re-creating the stack makes
 new ones); the lifecycle empties an orphaned exports bucket within 30 days.
@@ -40,6 +41,7 @@ class GdprStorage(Construct):
         prefix: str,
         exports_key: kms.IKey,
         secrets_key: kms.IKey,
+        retain: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = s3.Bucket(
@@ -94,7 +96,8 @@ class GdprStorage(Construct):
                 password_length=64,
                 exclude_punctuation=True,
             ),
-            removal_policy=RemovalPolicy.RETAIN,
+            # Kept with the database: the audit trail is unverifiable without its key.
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
         )
         publish(self, prefix, Keys.EXPORTS_BUCKET, self.exports.bucket_name, "GDPR exports bucket")
         publish(

@@ -67,8 +67,9 @@ class DataStack(Stack):
             database=self.database.primary,
         )  # fmt: skip
         self.gdpr = GdprStorage(
-            self, "Gdpr", prefix=prefix, exports_key=keys.exports, secrets_key=keys.database
-        )
+            self, "Gdpr", prefix=prefix, exports_key=keys.exports, secrets_key=keys.database,
+            retain=config.retain_on_delete,
+        )  # fmt: skip
         publish_endpoints(self, prefix, self.database)
         for name, login in self.database.logins.items():
             publish(self, prefix, Keys.secret(name), login.secret.secret_arn, f"{name} secret")

@@ -50,5 +50,5 @@ class OperationsStack(Stack):
             self, "Gdpr", prefix=prefix, environment_name=config.name,
             availability_zones=config.availability_zones, exports_key=keys.exports,
             database_key=keys.database, logs_key=keys.logs,
-            log_retention_days=config.database.log_retention_days, retain=config.retain_on_delete,
+            log_retention_days=config.database.log_retention_days,
         )  # fmt: skip

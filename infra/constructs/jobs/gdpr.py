@@ -95,7 +95,6 @@ class QueueJob(Construct):
         queue_key: kms.IKey,
         logs_key: kms.IKey,
         log_retention_days: int,
-        retain: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = sqs.Queue(
@@ -126,7 +125,7 @@ class QueueJob(Construct):
             "Logs",
             encryption_key=logs_key,
             retention=retention(log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.DESTROY,  # a stateless stack keeps nothing
         )
         self.function = lambda_.Function(
             self,
@@ -176,7 +175,6 @@ class GdprJobs(Construct):
         database_key: kms.IKey,
         logs_key: kms.IKey,
         log_retention_days: int,
-        retain: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -225,7 +223,6 @@ class GdprJobs(Construct):
                 queue_key=exports_key,
                 logs_key=logs_key,
                 log_retention_days=log_retention_days,
-                retain=retain,
             )
             function = queue_job.function
             for index, arn in enumerate((database_secret, audit_secret)):
