@@ -3,11 +3,20 @@ erasure Lambdas (operations) and the alarms on their queues (monitoring)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
-from infra.constructs.jobs.gdpr import MAX_CONCURRENCY, MAX_RECEIVES
+from infra.constructs.jobs.gdpr import (
+    GDPR_REQUIREMENTS,
+    GDPR_SOURCES,
+    MAX_CONCURRENCY,
+    MAX_RECEIVES,
+)
+from infra.constructs.jobs.packaging import copy_sources
 from infra.tooling.synth import SynthResult
-from tests.infra.conftest import only, resources_of, text_of
+from tests.infra.conftest import only, repo_root, resources_of, text_of
 
 EXPORTS_KEY = "KeysExports"
 DATABASE_KEY = "KeysDatabase"
@@ -301,3 +310,45 @@ def test_queue_alarms_notify_the_high_topic(synth: dict[str, SynthResult], env: 
             assert alarm["EvaluationPeriods"] == 1
             assert alarm["TreatMissingData"] == "notBreaching"
             assert alarm["AlarmActions"] == [{"Ref": high}]
+
+
+def _pins(path: Path) -> dict[str, str]:
+    result = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==")
+            result[name.split("[")[0].lower()] = version
+    return result
+
+
+def test_gdpr_bundle_imports_its_handlers_with_the_datalayer_pins(tmp_path: Path) -> None:
+    copy_sources(GDPR_SOURCES, tmp_path)
+    assert not (tmp_path / "datalayer" / "local").exists()
+    probe = (
+        "import sys; sys.modules['datalayer.local'] = None; "
+        "import lambdas.gdpr.export_handler, lambdas.gdpr.erasure_handler"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env={
+            "PYTHONPATH": str(tmp_path),
+            "PATH": "/usr/bin:/bin",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    bundle = _pins(repo_root() / GDPR_REQUIREMENTS)
+    datalayer = _pins(repo_root() / "requirements.txt")
+    shared = set(bundle) & set(datalayer)
+    assert {"sqlalchemy", "psycopg", "pydantic-settings"} <= shared
+    assert {n: bundle[n] for n in shared} == {n: datalayer[n] for n in shared}
+    assert (
+        bundle["aws-lambda-powertools"]
+        == _pins(repo_root() / "requirements-infra.txt")["aws-lambda-powertools"]
+    )

@@ -150,7 +150,10 @@ def request_row(database_url: str, settings: Settings, request_id: uuid.UUID) ->
         async with db.transaction() as session:
             row = (
                 await session.execute(
-                    text("SELECT status, location, error FROM data_export_requests WHERE id = :id"),
+                    text(
+                        "SELECT status, location, error, completed_at, expires_at "
+                        "FROM data_export_requests WHERE id = :id"
+                    ),
                     {"id": request_id},
                 )
             ).one()
