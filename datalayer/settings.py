@@ -179,6 +179,28 @@ class Settings(BaseSettings):
     pgbouncer_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = (
         "require"
     )
+    # --- GDPR jobs in AWS (lambdas/gdpr) -------------------------------------------------------
+    exports_bucket: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="S3 bucket the export job writes finished exports to (AWS only).",
+    )
+    exports_kms_key_id: str | None = Field(
+        default=None, description="KMS key (ARN or id) the exports are encrypted with in S3."
+    )
+    exports_prefix: str = Field(
+        default="exports/",
+        pattern=r"^([A-Za-z0-9_-]+/)*$",
+        description="Key prefix of the exports in EXPORTS_BUCKET (empty or ending with /).",
+    )
+    audit_hash_key_secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager ARN of a JSON secret whose 'key' is the audit HMAC key "
+        "(the GDPR Lambdas read it there instead of AUDIT_HASH_KEY).",
+    )
+    erasure_batch_size: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=1000, description="Rows the erasure job deletes per transaction."
+    )
     # ------------------------------------------------------------------------------------------
 
     # --- Cache (datalayer/cache): L1 in process, L2 Redis at REDIS_URL -------------------

@@ -54,20 +54,25 @@ class S3ExportStore:
     """Objects in the exports bucket, encrypted with its KMS key.
 
     ``client`` must sign with SigV4 (``Config(signature_version="s3v4")``): S3 serves
-    KMS-encrypted objects only to SigV4 presigned URLs.
+    KMS-encrypted objects only to SigV4 presigned URLs. ``key_prefix`` (``exports/``) is
+    prepended to every object key; the job's IAM policy is scoped to it.
     """
 
-    def __init__(self, client: Any, bucket: str, kms_key_id: str | None = None) -> None:
+    def __init__(
+        self, client: Any, bucket: str, kms_key_id: str | None = None, key_prefix: str = ""
+    ) -> None:
         self._client = client
         self.bucket = bucket
         self._kms_key_id = kms_key_id
+        self.key_prefix = key_prefix
 
     def save(self, name: str, body: bytes) -> str:
         extra: dict[str, str] = {"ServerSideEncryption": "aws:kms"}
         if self._kms_key_id:
             extra["SSEKMSKeyId"] = self._kms_key_id
-        self._client.put_object(Bucket=self.bucket, Key=name, Body=body, **extra)
-        return f"s3://{self.bucket}/{name}"
+        key = self.key_prefix + name
+        self._client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
+        return f"s3://{self.bucket}/{key}"
 
     def download_url(self, location: str, expires_in_s: int = PRESIGNED_URL_TTL_S) -> str:
         """A presigned GET URL for an export this store saved."""

@@ -86,6 +86,35 @@ SKIPS: tuple[CheckovSkip, ...] = (
         "A read replica is the extra read copy; write availability comes from the primary.",
         applies=_has_replicas,
     ),
+    *(
+        CheckovSkip("operations", f"Gdpr/{job}/Function", check, reason)
+        for job in ("Export", "Erasure")
+        for check, reason in (
+            ("CKV_AWS_116", "Invoked by an SQS event source mapping, never asynchronously; "
+             "failed messages go to the queue's own dead-letter queue (redrive policy), which "
+             "is alarmed. A function DLQ would never receive anything."),
+            ("CKV_AWS_115", "No reserved concurrency (it fails under a low account quota); "
+             "the event source mapping's MaximumConcurrency caps concurrent runs instead."),
+            ("CKV_AWS_173", "The environment holds no secret (secret ARNs, the bucket name, "
+             "the key ARN, log and metric settings); Lambda encrypts it at rest with its "
+             "service key. Credentials and the audit key are fetched at run time."),
+        )
+    ),
+    CheckovSkip(
+        "data", "Gdpr/Exports", "CKV_AWS_21",
+        "No versioning on purpose: an export is written once under its request id, and old "
+        "versions would keep personal data past the 30-day expiry and past an erasure.",
+    ),
+    CheckovSkip(
+        "data", "Gdpr/ExportsAccessLogs", "CKV_AWS_18",
+        "This is the access-log bucket of the exports bucket; logging it into another "
+        "bucket would only move the question one bucket further.",
+    ),
+    CheckovSkip(
+        "data", "Gdpr/ExportsAccessLogs", "CKV_AWS_21",
+        "Access logs are append-only objects written by the S3 log delivery; versioning "
+        "adds nothing but cost. They expire after 365 days.",
+    ),
 )  # fmt: skip
 
 

@@ -32,9 +32,15 @@ class NagAcknowledgement:
         """The id the CDK validation report uses (``AwsSolutions::AwsSolutions-XYZ``).
 
         ``{account}`` and ``{region}`` in a rule stand for the environment's values (cdk-nag
-        names resources by their resolved ARN).
+        names resources by their resolved ARN); ``{ssm_prefix}`` for the environment's part
+        of an SSM parameter's logical id (``recipedev``), which cdk-nag shows for a value
+        read from SSM.
         """
-        rule = self.rule.replace("{account}", config.account).replace("{region}", config.region)
+        rule = (
+            self.rule.replace("{account}", config.account)
+            .replace("{region}", config.region)
+            .replace("{ssm_prefix}", config.prefix.replace("-", ""))
+        )
         return f"{PLUGIN}::{rule}"
 
 
@@ -50,6 +56,10 @@ _RDS_MONITORING = (
 _BACKUP = (
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
 )
+
+
+_SSM_SUFFIX = "C96584B6F00A464EAD1953AFF4B05118Parameter"
+"""The constant CDK appends to the logical id of every SSM parameter value it reads."""
 
 
 def _has_replicas(config: EnvironmentConfig) -> bool:
@@ -183,6 +193,42 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
         "Python 3.12 is pinned on purpose: the bundled wheels (psycopg binary, numpy, "
         "pydantic-core) are selected for exactly this interpreter (infra/assets.py); the "
         "runtime and the wheel tag are upgraded together.",
+    ),
+    NagAcknowledgement(
+        "data", "Gdpr/AuditHashKey", "AwsSolutions-SMG4",
+        "The audit HMAC key is never rotated: a new key would orphan every pseudonymous "
+        "subject hash already in the audit trail and the erasure ledger and break the "
+        "verification of the hash chain. It is read only by the GDPR job roles.",
+    ),
+    *(
+        NagAcknowledgement(
+            "operations", f"Gdpr/{job}/Function/ServiceRole", f"AwsSolutions-IAM4[{policy}]",
+            reason,
+        )
+        for job in ("Export", "Erasure")
+        for policy, reason in (
+            (_LAMBDA_BASIC, f"AWS-maintained minimal Lambda logging policy "
+             f"(CreateLogStream/PutLogEvents) of the GDPR {job.lower()} job."),
+            (_LAMBDA_VPC, f"AWS-maintained policy Lambda needs to create the ENIs of the GDPR "
+             f"{job.lower()} job in the VPC (it must reach the database in private subnets)."),
+        )
+    ),
+    *(
+        NagAcknowledgement(
+            "operations", f"Gdpr/{job}/Function", "AwsSolutions-L1",
+            f"Python 3.12 is pinned on purpose for the GDPR {job.lower()} job: the bundled "
+            "wheels (psycopg binary, numpy, pydantic-core) are selected for exactly this "
+            "interpreter; the runtime and the wheel tag are upgraded together.",
+        )
+        for job in ("Export", "Erasure")
+    ),
+    NagAcknowledgement(
+        "operations", "Gdpr/Export/Function/ServiceRole/DefaultPolicy",
+        "AwsSolutions-IAM5[Resource::arn:aws:s3:::<SsmParameterValue{ssm_prefix}"
+        f"gdprexportsbucketname{_SSM_SUFFIX}>/exports/*]",
+        "The export job writes one object per request (its id is the key) under the "
+        "exports/ prefix of the exports bucket; the wildcard is limited to that prefix, and "
+        "only PutObject and GetObject are allowed.",
     ),
 )  # fmt: skip
 

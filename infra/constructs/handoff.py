@@ -54,6 +54,7 @@ class Keys:
     REPLICA_ENDPOINTS = "database/replica-endpoints"
     PGBOUNCER_LB = "pgbouncer/load-balancer-arn"
     PGBOUNCER_TARGETS = "pgbouncer/target-group-arn"
+    EXPORTS_BUCKET = "gdpr/exports-bucket-name"
 
     @staticmethod
     def security_group(name: str) -> str:

@@ -1,4 +1,5 @@
-"""Stateful: RDS PostgreSQL (primary + replicas), the Valkey cache and AWS Backup."""
+"""Stateful: RDS PostgreSQL (primary + replicas), the Valkey cache, AWS Backup and the GDPR
+exports bucket with the audit key."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from infra.constructs.backups import Backups
 from infra.constructs.cache import Cache
 from infra.constructs.database.instances import Database
 from infra.constructs.database.replicas import publish_endpoints
+from infra.constructs.gdpr_storage import GdprStorage
 from infra.constructs.handoff import Keys, publish
 from infra.constructs.keys import DataKeys
 from infra.constructs.network.imported import ImportedNetwork
@@ -63,6 +65,10 @@ class DataStack(Stack):
         self.backups = Backups(
             self, "Backups", prefix=prefix, plan_config=config.backup, key=keys.backups,
             database=self.database.primary,
+        )  # fmt: skip
+        self.gdpr = GdprStorage(
+            self, "Gdpr", prefix=prefix, exports_key=keys.exports, secrets_key=keys.database,
+            retain=config.retain_on_delete,
         )  # fmt: skip
         publish_endpoints(self, prefix, self.database)
         for name, login in self.database.logins.items():

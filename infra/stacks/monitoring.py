@@ -17,6 +17,7 @@ from infra.constructs.database.instances import replica_identifier
 from infra.constructs.handoff import Keys, read
 from infra.constructs.keys import DataKeys
 from infra.constructs.monitoring.dashboards import Monitoring
+from infra.constructs.monitoring.gdpr_queues import GdprQueueAlarms
 from infra.constructs.monitoring.resources import MonitoredResources
 
 
@@ -60,6 +61,8 @@ class MonitoringStack(Stack):
                 ),
             ),
         )
+
+        self.gdpr_queues = GdprQueueAlarms(self, "GdprQueues", prefix=prefix, topics=topics)
 
     def _instance(self, construct_id: str, identifier: str) -> rds.IDatabaseInstance:
         # Metrics and dashboards only use the identifier; the endpoint is never rendered.

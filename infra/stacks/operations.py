@@ -1,7 +1,8 @@
 """Stateless: operational jobs and their workflows (GDPR, backup validation, maintenance).
 
-For now it holds the workflow that restarts PgBouncer after its auth user's password
-rotates; the GDPR, backup-validation and maintenance jobs land here with their schedules.
+It holds the workflow that restarts PgBouncer after its auth user's password rotates and
+the queue-fed GDPR export and erasure jobs; the backup-validation and maintenance jobs land
+here with their schedules.
 It reads everything it needs by name or through SSM parameters, so it can be torn down
 and re-created at any time.
 """
@@ -15,6 +16,7 @@ from constructs import Construct
 
 from infra.config import EnvironmentConfig
 from infra.constructs.handoff import Keys, read
+from infra.constructs.jobs.gdpr import GdprJobs
 from infra.constructs.keys import DataKeys
 from infra.constructs.pgbouncer.service import cluster_name, service_name
 from infra.constructs.rotation_redeploy import RotationRedeploy
@@ -44,3 +46,9 @@ class OperationsStack(Stack):
             log_retention_days=config.pgbouncer.log_retention_days,
             logs_key=keys.logs,
         )
+        self.gdpr = GdprJobs(
+            self, "Gdpr", prefix=prefix, environment_name=config.name,
+            availability_zones=config.availability_zones, exports_key=keys.exports,
+            database_key=keys.database, logs_key=keys.logs,
+            log_retention_days=config.database.log_retention_days,
+        )  # fmt: skip

@@ -1,0 +1,1 @@
+"""GDPR jobs fed by SQS: data exports and erasures (thin handlers over datalayer.gdpr)."""
