@@ -79,6 +79,11 @@ def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def figures_query(table: str) -> str:
+    """The row count and checksum statement for ``table`` (a name from the catalog)."""
+    return _TABLE_FIGURES.format('"' + table.replace('"', '""') + '"')
+
+
 def table_figures(connection: psycopg.Connection[Any]) -> dict[str, TableFigures]:
     """Row count and checksum of every table, in the connection's current snapshot."""
     names = [row[0] for row in connection.execute(_TABLES)]
