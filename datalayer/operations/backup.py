@@ -148,11 +148,7 @@ def restore_backup(
     when its graph does not fit in it.
     """
     BackupManifest.load(directory)
-    if maintenance_work_mem is not None and not _MEMORY.fullmatch(maintenance_work_mem):
-        raise InvalidInputError("maintenance_work_mem must look like 512MB or 1GB", field="memory")
-    url = make_url(libpq_url(target_url))
-    if maintenance_work_mem is not None:
-        url = url.update_query_dict({"options": f"-cmaintenance_work_mem={maintenance_work_mem}"})
+    dsn = restore_dsn(target_url, maintenance_work_mem)
     started = time.perf_counter()
     _run(
         [
@@ -160,11 +156,23 @@ def restore_backup(
             f"--jobs={jobs}",
             "--exit-on-error",
             "--no-password",
-            f"--dbname={url.render_as_string(hide_password=False)}",
+            f"--dbname={dsn}",
             str(directory / DUMP_DIRECTORY),
         ]
     )
     return round(time.perf_counter() - started, 3)
+
+
+def restore_dsn(target_url: str, maintenance_work_mem: str | None) -> str:
+    """The libpq URL of ``target_url`` whose sessions get ``maintenance_work_mem``."""
+    url = make_url(libpq_url(target_url))
+    if maintenance_work_mem is None:
+        return url.render_as_string(hide_password=False)
+    if not _MEMORY.fullmatch(maintenance_work_mem):
+        raise InvalidInputError("maintenance_work_mem must look like 512MB or 1GB", field="memory")
+    # libpq's options; without a space after -c (URL encoding would turn it into '+').
+    options = f"-cmaintenance_work_mem={maintenance_work_mem}"
+    return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
 def _schema_version(connection: psycopg.Connection[Any]) -> str | None:

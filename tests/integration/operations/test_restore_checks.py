@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
 from datalayer.db import Database
-from datalayer.operations.backup import restore_backup
+from datalayer.errors import InvalidInputError
+from datalayer.operations.backup import restore_backup, restore_dsn
 from datalayer.operations.restore_check import ValidationReport, validate_database
 from datalayer.settings import Settings, load_settings
 from tests.integration.operations.support import BackedUp, populate_and_back_up
@@ -146,3 +148,10 @@ async def test_each_check_fails_when_its_property_is_broken(
     await breakage(restored)
     report = await restored.validate(ledger=set())
     assert set(failed(report)) == expected, failed(report)
+
+
+def test_restore_sessions_get_the_index_build_memory(database_url: str) -> None:
+    with psycopg.connect(restore_dsn(database_url, "700MB")) as connection:
+        assert connection.execute("SHOW maintenance_work_mem").fetchone() == ("700MB",)
+    with pytest.raises(InvalidInputError, match="maintenance_work_mem"):
+        restore_dsn(database_url, "1GB; DROP")
