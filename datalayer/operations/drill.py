@@ -53,32 +53,63 @@ async def restore_drill(
     try:
         say("restoring")
         restore_s = restore_backup(backup, target, jobs=jobs)
-        started = time.perf_counter()
-        database = Database.connect(target, settings)
-        key = settings.audit_hash_key.get_secret_value()
-        try:
-            say("comparing rows with the manifest")
-            async with database.write_engine.connect() as connection:
-                rows = await check_rows(connection, manifest)
-            say("re-applying the erasure ledger")
-            reapplied = await reapply_ledger(database, erased_subjects, key)
-            say("validating")
-            async with database.write_engine.connect() as connection:
-                report = await validate_database(connection, key, erased_subjects=erased_subjects)
-            report.checks.insert(1, rows)
-        finally:
-            await database.dispose()
-        validate_s = round(time.perf_counter() - started, 3)
+        return await validate_restored(
+            target,
+            settings,
+            erased_subjects=erased_subjects,
+            manifest=manifest,
+            restore_s=restore_s,
+            backup_age_s=age,
+            progress=say,
+        )
     finally:
         say("dropping the scratch database")
         drop_database(server_url, name)
+
+
+async def validate_restored(
+    url: str,
+    settings: Settings,
+    *,
+    erased_subjects: set[str],
+    manifest: BackupManifest | None = None,
+    restore_s: float = 0.0,
+    backup_age_s: float = 0.0,
+    progress: Progress | None = None,
+) -> DrillResult:
+    """Make a restored database lawful to use and check it: compare its rows with
+    ``manifest`` (when the backup has one; before anything changes the copy), erase
+    everyone in ``erased_subjects`` (the live database's ledger), then run every check.
+
+    For a restore made elsewhere (an RDS snapshot restored by AWS Backup), pass how long
+    the restore took and how old the snapshot was: they make the result's RTO and RPO.
+    """
+    say = progress or (lambda _step: None)
+    started = time.perf_counter()
+    database = Database.connect(url, settings)
+    key = settings.audit_hash_key.get_secret_value()
+    try:
+        rows = None
+        if manifest is not None:
+            say("comparing rows with the manifest")
+            async with database.write_engine.connect() as connection:
+                rows = await check_rows(connection, manifest)
+        say("re-applying the erasure ledger")
+        reapplied = await reapply_ledger(database, erased_subjects, key)
+        say("validating")
+        async with database.write_engine.connect() as connection:
+            report = await validate_database(connection, key, erased_subjects=erased_subjects)
+        if rows is not None:
+            report.checks.insert(1, rows)
+    finally:
+        await database.dispose()
     return DrillResult(
         report=report,
-        restore_s=restore_s,
-        validate_s=validate_s,
-        backup_age_s=round(age, 3),
+        restore_s=round(restore_s, 3),
+        validate_s=round(time.perf_counter() - started, 3),
+        backup_age_s=round(backup_age_s, 3),
         reapplied_erasures=len(reapplied),
-        rows_checked=manifest.rows,
+        rows_checked=manifest.rows if manifest is not None else 0,
     )
 
 

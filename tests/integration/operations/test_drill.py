@@ -9,10 +9,11 @@ import pytest
 
 from datalayer.db import Database
 from datalayer.errors import UnavailableError
-from datalayer.operations.drill import restore_drill
+from datalayer.operations.backup import restore_backup
+from datalayer.operations.drill import restore_drill, validate_restored
 from datalayer.settings import Settings
 from tests.integration.operations.support import populate_and_back_up
-from tests.services import PostgresHarness
+from tests.services import PostgresHarness, temporary_database
 
 
 def scratch_databases(postgres: PostgresHarness) -> set[str]:
@@ -89,3 +90,24 @@ async def test_the_scratch_database_is_dropped_when_a_later_step_raises(
 
     assert len(seen) == 1
     assert scratch_databases(postgres) == before
+
+
+async def test_a_copy_restored_elsewhere_is_made_lawful_and_validated(
+    db: Database, database_url: str, settings: Settings, postgres: PostgresHarness, tmp_path: Path
+) -> None:
+    key = settings.audit_hash_key.get_secret_value()
+    backup = await populate_and_back_up(
+        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
+    )
+    with temporary_database(postgres, migrated=False) as copy:
+        restore_backup(backup.directory, copy)  # stands in for an RDS snapshot restore
+
+        result = await validate_restored(
+            copy, settings, erased_subjects=backup.ledger, restore_s=600.0, backup_age_s=3600.0
+        )
+
+    assert result.report.passed, [(c.name, c.detail) for c in result.report.failed]
+    assert "rows match the manifest" not in {check.name for check in result.report.checks}
+    assert result.reapplied_erasures == 1
+    assert result.rpo_s == 3600.0
+    assert result.rto_s == pytest.approx(600.0 + result.validate_s, abs=0.01)
