@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
+from moto import mock_aws
 from sqlalchemy import text
 
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError
-from datalayer.gdpr.jobs import LocalExportStore
+from datalayer.gdpr.jobs import LocalExportStore, S3ExportStore
 from datalayer.operations.maintenance import TASKS, TaskResult, run_maintenance
 from datalayer.settings import Settings
 from tests.integration.gdpr.support import populated_user
@@ -216,3 +219,33 @@ async def test_every_task_runs_in_order_and_is_published(
 async def test_an_unknown_task_is_refused(db: Database, settings: Settings) -> None:
     with pytest.raises(InvalidInputError, match="unknown maintenance task vacuum_full"):
         await run_maintenance(db, settings, ["analyze", "vacuum_full"])
+
+
+async def test_expired_exports_in_s3_are_deleted_and_others_left_alone(
+    db: Database, settings: Settings
+) -> None:
+    key = settings.audit_hash_key.get_secret_value()
+    person = await populated_user(db, key)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1", config=Config(signature_version="s3v4"))
+        s3.create_bucket(
+            Bucket="exports", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        store = S3ExportStore(s3, "exports")
+        location = store.save("expired.json", b"{}")
+        await sql(
+            db,
+            "DELETE FROM data_export_requests",
+            "INSERT INTO data_export_requests (user_id, status, completed_at, expires_at, "
+            f"location) VALUES ('{person.user.id}', 'completed', now() - interval '31 days', "
+            f"now() - interval '1 day', '{location}'), ('{person.user.id}', 'completed', "
+            "now() - interval '31 days', now() - interval '1 day', '/elsewhere/local.json')",
+        )
+        (result,) = await run_maintenance(db, settings, ["expired_exports"], export_store=store)
+        left = s3.list_objects_v2(Bucket="exports").get("KeyCount")
+    assert result.ok and result.items == 1
+    assert result.figures == {"other_store": 1}
+    assert left == 0
+    assert await scalar(
+        db, "SELECT string_agg(status, ',' ORDER BY status) FROM data_export_requests"
+    ) == ("completed,expired")
