@@ -12,13 +12,13 @@ import json
 import re
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from datalayer.errors import InvalidInputError, UnavailableError
@@ -30,10 +30,17 @@ _MEMORY = re.compile(r"^[1-9][0-9]{0,5}(kB|MB|GB)$")
 DUMP_DIRECTORY = "dump"
 
 # Every column's text, hashed per row and summed: the same rows give the same figure in any
-# physical order, which a restore does not keep.
+# physical order, which a restore does not keep. A vector column enters as the md5 of its
+# binary form: printing 1,536 floats per row as text would dominate the time.
 _TABLE_FIGURES = (
-    "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text FROM {} AS t"
+    "SELECT count(*), coalesce(sum(hashtextextended({row}::text, 0)::numeric), 0)::text "
+    "FROM {table} AS t"
 )
+COLUMNS_QUERY = """
+SELECT a.attname, format_type(a.atttypid, NULL) = 'vector' FROM pg_attribute AS a
+ WHERE a.attrelid = to_regclass(%(table)s) AND a.attnum > 0 AND NOT a.attisdropped
+ ORDER BY a.attnum
+"""
 _TABLES = """
 SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
  WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -82,9 +89,22 @@ def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def figures_query(table: str) -> str:
-    """The row count and checksum statement for ``table`` (a name from the catalog)."""
-    return _TABLE_FIGURES.format('"' + table.replace('"', '""') + '"')
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def figures_query(table: str, columns: Sequence[tuple[str, bool]]) -> str:
+    """The row count and checksum statement for ``table`` (a name from the catalog), given
+    its ``(column, is_vector)`` pairs in order (:data:`COLUMNS_QUERY`)."""
+    if not any(is_vector for _, is_vector in columns):
+        row = "t"
+    else:
+        parts = [
+            f"md5(vector_send(t.{_quoted(name)}))" if is_vector else f"t.{_quoted(name)}"
+            for name, is_vector in columns
+        ]
+        row = f"ROW({', '.join(parts)})"
+    return _TABLE_FIGURES.format(row=row, table=_quoted(table))
 
 
 def table_figures(connection: psycopg.Connection[Any]) -> dict[str, TableFigures]:
@@ -92,8 +112,12 @@ def table_figures(connection: psycopg.Connection[Any]) -> dict[str, TableFigures
     names = [row[0] for row in connection.execute(_TABLES)]
     figures = {}
     for name in names:
-        query = sql.SQL(_TABLE_FIGURES).format(sql.Identifier(name))
-        rows, checksum = connection.execute(query).fetchone() or (0, "0")
+        columns = [
+            (str(column), bool(is_vector))
+            for column, is_vector in connection.execute(COLUMNS_QUERY, {"table": _quoted(name)})
+        ]
+        query = figures_query(name, columns)
+        rows, checksum = connection.execute(query.encode()).fetchone() or (0, "0")
         figures[name] = TableFigures(rows=int(rows), checksum=str(checksum))
     return figures
 

@@ -20,7 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from datalayer.audit import verify_chain
 from datalayer.gdpr.ledger import subjects_present
 from datalayer.migrations.runner import alembic_config
-from datalayer.operations.backup import BackupManifest, TableFigures, figures_query
+from datalayer.operations.backup import (
+    COLUMNS_QUERY,
+    BackupManifest,
+    TableFigures,
+    figures_query,
+)
 
 APPEND_ONLY_TRIGGERS = ("trg_audit_logs_append_only", "trg_audit_logs_no_truncate")
 
@@ -110,7 +115,13 @@ async def check_rows(connection: AsyncConnection, manifest: BackupManifest) -> C
 async def _rows(connection: AsyncConnection, manifest: BackupManifest) -> tuple[bool, str]:
     mismatched = []
     for name, expected in manifest.tables.items():
-        row = (await connection.exec_driver_sql(figures_query(name))).one()
+        columns = [
+            (str(column), bool(is_vector))
+            for column, is_vector in await connection.exec_driver_sql(
+                COLUMNS_QUERY, {"table": '"' + name.replace('"', '""') + '"'}
+            )
+        ]
+        row = (await connection.exec_driver_sql(figures_query(name, columns))).one()
         if TableFigures(rows=int(row[0]), checksum=str(row[1])) != expected:
             mismatched.append(name)
     return not mismatched, (

@@ -92,6 +92,16 @@ async def _changed_row(r: Restored) -> None:
     await r.sql("UPDATE recipes SET title = 'Changed' WHERE id = (SELECT id FROM recipes LIMIT 1)")
 
 
+async def _changed_vector(r: Restored) -> None:
+    # Triggers off: only the vector changes, not updated_at.
+    await r.sql(
+        "SET session_replication_role = replica",
+        "UPDATE recipe_embeddings SET embedding = "
+        "array_fill(0.25::real, ARRAY[vector_dims(embedding)])::vector "
+        "WHERE recipe_id = (SELECT recipe_id FROM recipe_embeddings LIMIT 1)"
+    )
+
+
 async def _orphan(r: Restored) -> None:
     await r.sql(
         "SET session_replication_role = replica",
@@ -133,6 +143,7 @@ async def _old_schema(r: Restored) -> None:
     ("breakage", "expected"),
     [
         (_changed_row, {"rows match the manifest"}),
+        (_changed_vector, {"rows match the manifest"}),
         (_orphan, {"foreign keys hold", "rows match the manifest"}),
         (_check_violation, {"check constraints hold", "rows match the manifest"}),
         (_dropped_hnsw, {"vector search uses HNSW"}),
