@@ -98,7 +98,7 @@ async def _changed_vector(r: Restored) -> None:
         "SET session_replication_role = replica",
         "UPDATE recipe_embeddings SET embedding = "
         "array_fill(0.25::real, ARRAY[vector_dims(embedding)])::vector "
-        "WHERE recipe_id = (SELECT recipe_id FROM recipe_embeddings LIMIT 1)"
+        "WHERE recipe_id = (SELECT recipe_id FROM recipe_embeddings LIMIT 1)",
     )
 
 
