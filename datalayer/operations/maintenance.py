@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError
@@ -64,9 +65,18 @@ class _Context:
 _Outcome = tuple[int, str, dict[str, Any]]
 
 
+async def _bounded_lock_wait(connection: AsyncConnection, settings: Settings) -> None:
+    # DDL on system_logs locks the parent table: give up rather than queue the app behind it.
+    await connection.execute(
+        text("SELECT set_config('lock_timeout', :value, true)"),
+        {"value": f"{settings.database_lock_timeout_ms}ms"},
+    )
+
+
 async def _system_log_partitions(ctx: _Context) -> _Outcome:
     ahead = ctx.settings.system_log_partitions_ahead
     async with ctx.db.write_engine.begin() as connection:
+        await _bounded_lock_wait(connection, ctx.settings)
         created = int(
             await connection.scalar(
                 text("SELECT ensure_system_log_partitions(:ahead)"), {"ahead": ahead}
@@ -79,6 +89,7 @@ async def _system_log_partitions(ctx: _Context) -> _Outcome:
 async def _system_log_retention(ctx: _Context) -> _Outcome:
     months = ctx.settings.system_log_retention_months
     async with ctx.db.write_engine.begin() as connection:
+        await _bounded_lock_wait(connection, ctx.settings)
         cutoff = await connection.scalar(
             text("SELECT (date_trunc('month', now()) - make_interval(months => :m))::date"),
             {"m": months},
