@@ -20,6 +20,7 @@ from datalayer.gdpr.cli import audit_app, gdpr_app
 from datalayer.health import HealthReport
 from datalayer.migrations import runner
 from datalayer.observability.cli import monitor_app
+from datalayer.operations.cli import backup_app, maintenance_app
 from datalayer.runtime import DataLayer, primary_url
 from datalayer.schema_report import TableSummary, schema_summary
 from datalayer.settings import get_settings
@@ -43,6 +44,8 @@ app.add_typer(migrate_app, name="migrate")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(gdpr_app, name="gdpr")
 app.add_typer(audit_app, name="audit")
+app.add_typer(backup_app, name="backup")
+app.add_typer(maintenance_app, name="maintenance")
 console = Console(soft_wrap=True)
 
 

@@ -35,6 +35,8 @@ class Dimension(StrEnum):
     """Logical database of a PgBouncer pool."""
     JOB = "Job"
     """Scheduled or on-demand job (:class:`Job`)."""
+    TASK = "Task"
+    """Maintenance task (``system_log_partitions``, ``expired_sessions`` ...)."""
 
 
 class Job(StrEnum):
@@ -98,6 +100,14 @@ class Metric(StrEnum):
     """Runs of a job (:class:`Job`) that failed."""
     JOB_DURATION = "JobDuration"
     """Duration of each run of a job."""
+    RESTORE_RECOVERY_TIME = "RestoreRecoveryTime"
+    """Achieved RTO of a restore drill: restore plus validation."""
+    RESTORE_RECOVERY_POINT = "RestoreRecoveryPoint"
+    """Achieved RPO of a restore drill: the age of the backup when it was restored."""
+    RESTORE_CHECKS_FAILED = "RestoreChecksFailed"
+    """Validation checks that failed on a restored copy (0 on a clean drill, always emitted)."""
+    MAINTENANCE_ITEMS = "MaintenanceItems"
+    """Things a maintenance task changed (partitions, rows deleted, indexes rebuilt ...)."""
 
 
 UNITS: Final[dict[Metric, Unit]] = {
@@ -121,6 +131,10 @@ UNITS: Final[dict[Metric, Unit]] = {
     Metric.JOB_SUCCEEDED: Unit.COUNT,
     Metric.JOB_FAILED: Unit.COUNT,
     Metric.JOB_DURATION: Unit.MILLISECONDS,
+    Metric.RESTORE_RECOVERY_TIME: Unit.MILLISECONDS,
+    Metric.RESTORE_RECOVERY_POINT: Unit.MILLISECONDS,
+    Metric.RESTORE_CHECKS_FAILED: Unit.COUNT,
+    Metric.MAINTENANCE_ITEMS: Unit.COUNT,
 }
 """The unit each metric is emitted in."""
 
@@ -140,5 +154,6 @@ BREAKDOWNS: Final[dict[Metric, Dimension]] = {
     **dict.fromkeys(_POOL, Dimension.POOL),
     **dict.fromkeys(_PGBOUNCER, Dimension.PGBOUNCER_DATABASE),
     **dict.fromkeys(_JOBS, Dimension.JOB),
+    Metric.MAINTENANCE_ITEMS: Dimension.TASK,
 }
 """The breakdown dimension a metric may carry besides ``Environment`` (at most one)."""

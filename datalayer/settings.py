@@ -150,6 +150,19 @@ class Settings(BaseSettings):
         description="HMAC key that turns user ids into audit-log subject hashes.",
     )
 
+    # --- Maintenance (python -m datalayer maintenance run, the maintenance Lambda) -----------
+    system_log_partitions_ahead: Annotated[int, Field(ge=1, le=24)] = Field(
+        default=3, description="Monthly system_logs partitions kept ready beyond this month."
+    )
+    system_log_retention_months: Annotated[int, Field(ge=1, le=120)] = Field(
+        default=12,
+        description="system_logs partitions wholly older than this many months are dropped.",
+    )
+    index_bloat_max_percent: Annotated[int, Field(ge=10, le=90)] = Field(
+        default=40,
+        description="A B-tree index with more free space than this (and over 1 MB) is rebuilt.",
+    )
+
     # --- Observability: query monitor, metrics backend, logs ---------------------------------
     database_slow_query_ms: PositiveInt = Field(
         default=1000, description="Statements slower than this are logged (fingerprint only)."

@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from datalayer.audit import AuditTrail
 from datalayer.db import Database
-from datalayer.errors import NotFoundError
+from datalayer.errors import InvalidInputError, NotFoundError
 from datalayer.gdpr.export import collect_user_data
 from datalayer.schemas.common import as_uuid
 
@@ -32,6 +32,11 @@ class ExportStore(Protocol):
 
     def save(self, name: str, body: bytes) -> str:
         """Store ``body`` under ``name``; returns its location."""
+        ...
+
+    def delete(self, location: str) -> None:
+        """Remove what :meth:`save` stored at ``location`` (nothing when already gone);
+        :class:`InvalidInputError` for a location this store does not own."""
         ...
 
 
@@ -48,6 +53,12 @@ class LocalExportStore:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(body)
         return str(path)
+
+    def delete(self, location: str) -> None:
+        path = Path(location)
+        if path.resolve().parent != self.directory.resolve():
+            raise InvalidInputError("the export is not in this store", field="location")
+        path.unlink(missing_ok=True)
 
 
 class S3ExportStore:
@@ -73,6 +84,13 @@ class S3ExportStore:
         key = self.key_prefix + name
         self._client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
         return f"s3://{self.bucket}/{key}"
+
+    def delete(self, location: str) -> None:
+        prefix = f"s3://{self.bucket}/"
+        if not location.startswith(prefix) or len(location) == len(prefix):
+            raise InvalidInputError("the export is not in this store", field="location")
+        # DeleteObject succeeds for a missing key, so a repeated cleanup is harmless.
+        self._client.delete_object(Bucket=self.bucket, Key=location.removeprefix(prefix))
 
     def download_url(self, location: str, expires_in_s: int = PRESIGNED_URL_TTL_S) -> str:
         """A presigned GET URL for an export this store saved."""

@@ -4,6 +4,8 @@ connection in ``config.attributes["connection"]``.
 Every run holds a transaction-scoped advisory lock, so concurrent runners serialise and each
 version is applied exactly once; all versions of one run share one transaction, so a failure
 anywhere (including a version's validation step) leaves schema and version table untouched.
+A version's ``concurrent_steps()`` (indexes built CONCURRENTLY) cannot run in that
+transaction: the runner builds them after the commit (:mod:`datalayer.migrations.concurrent`).
 """
 
 from __future__ import annotations

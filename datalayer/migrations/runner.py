@@ -32,6 +32,7 @@ from datalayer.migrations.compare import (
     render,
     trigger_drift,
 )
+from datalayer.migrations.concurrent import build_concurrent_indexes, declared_indexes
 from datalayer.migrations.history import APPLIED_KEY, HISTORY_TABLE, LOCK_TIMEOUT_KEY
 from datalayer.models import Base
 from datalayer.settings import Settings, get_settings
@@ -125,6 +126,10 @@ def _run_once(
         connection.info[APPLIED_KEY] = []
         connection.info[LOCK_TIMEOUT_KEY] = settings.database_lock_timeout_ms
         config.attributes["connection"] = connection
+        script = ScriptDirectory.from_config(config)
+        if fn is command.upgrade:
+            # Malformed concurrent steps are refused before anything is written.
+            declared_indexes(script, script.get_heads())
         try:
             fn(config, revision)
         except CommandError as exc:
@@ -132,7 +137,23 @@ def _run_once(
             raise MigrationError(str(exc)) from None
         if connection.in_transaction():
             connection.commit()
-        return list(connection.info[APPLIED_KEY])
+        applied = list(connection.info[APPLIED_KEY])
+        if fn is command.upgrade:
+            _build_concurrent_steps(connection, script)
+        return applied
+
+
+def _build_concurrent_steps(connection: Connection, script: ScriptDirectory) -> list[str]:
+    """After the transactional part committed: build (or repair) the applied versions'
+    concurrent indexes, in autocommit (see :mod:`datalayer.migrations.concurrent`)."""
+    heads = MigrationContext.configure(connection).get_current_heads()
+    indexes = declared_indexes(script, heads)
+    connection.commit()
+    if not indexes:
+        return []
+    # The connection is closed right after this run, so its isolation level is not reset.
+    connection.execution_options(isolation_level="AUTOCOMMIT")
+    return build_concurrent_indexes(connection, indexes)
 
 
 def upgrade(

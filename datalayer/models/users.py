@@ -81,6 +81,12 @@ class DataExportRequest(Base):
             "requested_at",
             postgresql_where=text("status IN ('pending', 'processing')"),
         ),
+        # Built online by migration 0005 (CREATE INDEX CONCURRENTLY): the expiry cleanup.
+        Index(
+            "ix_data_export_requests_expires_at",
+            "expires_at",
+            postgresql_where=text("status = 'completed'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

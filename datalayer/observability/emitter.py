@@ -51,6 +51,10 @@ KINDS: Final[dict[Metric, Kind]] = {
     Metric.JOB_SUCCEEDED: Kind.COUNTER,
     Metric.JOB_FAILED: Kind.COUNTER,
     Metric.JOB_DURATION: Kind.DISTRIBUTION,
+    Metric.RESTORE_RECOVERY_TIME: Kind.DISTRIBUTION,
+    Metric.RESTORE_RECOVERY_POINT: Kind.DISTRIBUTION,
+    Metric.RESTORE_CHECKS_FAILED: Kind.COUNTER,
+    Metric.MAINTENANCE_ITEMS: Kind.COUNTER,
 }
 """How each metric the code emits aggregates. ``SlowStatementsLogged`` is absent: a log
 metric filter on the PostgreSQL log produces it, never the datalayer."""

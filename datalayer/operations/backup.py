@@ -9,28 +9,38 @@ same data. ``restore_backup`` loads a dump into an empty database with ``pg_rest
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from datalayer.errors import InvalidInputError, UnavailableError
 from datalayer.operations.binaries import client_binary
 
 MANIFEST = "manifest.json"
+RESTORE_MAINTENANCE_WORK_MEM = "1GB"
+_MEMORY = re.compile(r"^[1-9][0-9]{0,5}(kB|MB|GB)$")
 DUMP_DIRECTORY = "dump"
 
 # Every column's text, hashed per row and summed: the same rows give the same figure in any
-# physical order, which a restore does not keep.
+# physical order, which a restore does not keep. A vector column enters as the md5 of its
+# binary form: printing 1,536 floats per row as text would dominate the time.
 _TABLE_FIGURES = (
-    "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text FROM {} AS t"
+    "SELECT count(*), coalesce(sum(hashtextextended({row}::text, 0)::numeric), 0)::text "
+    "FROM {table} AS t"
 )
+COLUMNS_QUERY = """
+SELECT a.attname, format_type(a.atttypid, NULL) = 'vector' FROM pg_attribute AS a
+ WHERE a.attrelid = to_regclass(%(table)s) AND a.attnum > 0 AND NOT a.attisdropped
+ ORDER BY a.attnum
+"""
 _TABLES = """
 SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
  WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -79,13 +89,35 @@ def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def figures_query(table: str, columns: Sequence[tuple[str, bool]]) -> str:
+    """The row count and checksum statement for ``table`` (a name from the catalog), given
+    its ``(column, is_vector)`` pairs in order (:data:`COLUMNS_QUERY`)."""
+    if not any(is_vector for _, is_vector in columns):
+        row = "t"
+    else:
+        parts = [
+            f"md5(vector_send(t.{_quoted(name)}))" if is_vector else f"t.{_quoted(name)}"
+            for name, is_vector in columns
+        ]
+        row = f"ROW({', '.join(parts)})"
+    return _TABLE_FIGURES.format(row=row, table=_quoted(table))
+
+
 def table_figures(connection: psycopg.Connection[Any]) -> dict[str, TableFigures]:
     """Row count and checksum of every table, in the connection's current snapshot."""
     names = [row[0] for row in connection.execute(_TABLES)]
     figures = {}
     for name in names:
-        query = sql.SQL(_TABLE_FIGURES).format(sql.Identifier(name))
-        rows, checksum = connection.execute(query).fetchone() or (0, "0")
+        columns = [
+            (str(column), bool(is_vector))
+            for column, is_vector in connection.execute(COLUMNS_QUERY, {"table": _quoted(name)})
+        ]
+        query = figures_query(name, columns)
+        rows, checksum = connection.execute(query.encode()).fetchone() or (0, "0")
         figures[name] = TableFigures(rows=int(rows), checksum=str(checksum))
     return figures
 
@@ -125,10 +157,22 @@ def create_backup(url: str, directory: Path, *, jobs: int = 2) -> BackupManifest
     return manifest
 
 
-def restore_backup(directory: Path, target_url: str, *, jobs: int = 2) -> float:
+def restore_backup(
+    directory: Path,
+    target_url: str,
+    *,
+    jobs: int = 2,
+    maintenance_work_mem: str | None = RESTORE_MAINTENANCE_WORK_MEM,
+) -> float:
     """Restore the dump in ``directory`` into the (empty) database at ``target_url``;
-    returns the seconds it took."""
+    returns the seconds it took.
+
+    The restore sessions get ``maintenance_work_mem`` (e.g. ``"1GB"``; ``None`` keeps the
+    server's): the HNSW index is rebuilt during the restore and builds far more slowly
+    when its graph does not fit in it.
+    """
     BackupManifest.load(directory)
+    dsn = restore_dsn(target_url, maintenance_work_mem)
     started = time.perf_counter()
     _run(
         [
@@ -136,11 +180,23 @@ def restore_backup(directory: Path, target_url: str, *, jobs: int = 2) -> float:
             f"--jobs={jobs}",
             "--exit-on-error",
             "--no-password",
-            f"--dbname={libpq_url(target_url)}",
+            f"--dbname={dsn}",
             str(directory / DUMP_DIRECTORY),
         ]
     )
     return round(time.perf_counter() - started, 3)
+
+
+def restore_dsn(target_url: str, maintenance_work_mem: str | None) -> str:
+    """The libpq URL of ``target_url`` whose sessions get ``maintenance_work_mem``."""
+    url = make_url(libpq_url(target_url))
+    if maintenance_work_mem is None:
+        return url.render_as_string(hide_password=False)
+    if not _MEMORY.fullmatch(maintenance_work_mem):
+        raise InvalidInputError("maintenance_work_mem must look like 512MB or 1GB", field="memory")
+    # libpq's options; without a space after -c (URL encoding would turn it into '+').
+    options = f"-cmaintenance_work_mem={maintenance_work_mem}"
+    return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
 def _schema_version(connection: psycopg.Connection[Any]) -> str | None:

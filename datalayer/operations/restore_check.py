@@ -14,12 +14,18 @@ from typing import Any
 import numpy as np
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from datalayer.audit import verify_chain
 from datalayer.gdpr.ledger import subjects_present
 from datalayer.migrations.runner import alembic_config
-from datalayer.operations.backup import BackupManifest, TableFigures
+from datalayer.operations.backup import (
+    COLUMNS_QUERY,
+    BackupManifest,
+    TableFigures,
+    figures_query,
+)
 
 APPEND_ONLY_TRIGGERS = ("trg_audit_logs_append_only", "trg_audit_logs_no_truncate")
 
@@ -45,9 +51,19 @@ class ValidationReport:
         return [check for check in self.checks if not check.passed]
 
 
-async def _timed(name: str, probe: Callable[[], Awaitable[tuple[bool, str]]]) -> Check:
+async def _timed(
+    connection: AsyncConnection, name: str, probe: Callable[[], Awaitable[tuple[bool, str]]]
+) -> Check:
+    """Run one check in its own transaction; a database error fails the check, not the run."""
     started = time.perf_counter()
-    passed, detail = await probe()
+    try:
+        passed, detail = await probe()
+        await connection.commit()
+    except DBAPIError as exc:
+        await connection.rollback()
+        # Only the SQLSTATE and the class: a server message may quote row values.
+        state = getattr(exc.orig, "sqlstate", None)
+        passed, detail = False, f"error {type(exc.orig).__name__} (SQLSTATE {state})"
     return Check(name, passed, detail, round(time.perf_counter() - started, 3))
 
 
@@ -58,7 +74,11 @@ async def validate_database(
     manifest: BackupManifest | None = None,
     erased_subjects: set[str] | None = None,
 ) -> ValidationReport:
-    """Run every check on the database behind ``connection`` (autocommit recommended)."""
+    """Run every check on the database behind ``connection`` and report each one.
+
+    ``connection`` must be in the default transactional mode (the audit chain and the ledger
+    are read through server-side cursors); every check runs in a transaction of its own.
+    """
     report = ValidationReport()
     checks: list[tuple[str, Callable[[], Awaitable[tuple[bool, str]]]]] = [
         ("schema at migration head", lambda: _schema_at_head(connection)),
@@ -77,7 +97,7 @@ async def validate_database(
             ("no erased person present", lambda: _erased(connection, erased_subjects, audit_key))
         )
     for name, probe in checks:
-        report.checks.append(await _timed(name, probe))
+        report.checks.append(await _timed(connection, name, probe))
     return report
 
 
@@ -87,12 +107,21 @@ async def _schema_at_head(connection: AsyncConnection) -> tuple[bool, str]:
     return current == head, f"database {current}, code {head}"
 
 
-async def _rows(connection: AsyncConnection, manifest: BackupManifest) -> tuple[bool, str]:
-    from datalayer.operations.backup import _TABLE_FIGURES
+async def check_rows(connection: AsyncConnection, manifest: BackupManifest) -> Check:
+    """The manifest check alone: run it before anything (the ledger) changes the copy."""
+    return await _timed(connection, "rows match the manifest", lambda: _rows(connection, manifest))
 
+
+async def _rows(connection: AsyncConnection, manifest: BackupManifest) -> tuple[bool, str]:
     mismatched = []
     for name, expected in manifest.tables.items():
-        row = (await connection.exec_driver_sql(_TABLE_FIGURES.format(f'"{name}"'))).one()
+        columns = [
+            (str(column), bool(is_vector))
+            for column, is_vector in await connection.exec_driver_sql(
+                COLUMNS_QUERY, {"table": '"' + name.replace('"', '""') + '"'}
+            )
+        ]
+        row = (await connection.exec_driver_sql(figures_query(name, columns))).one()
         if TableFigures(rows=int(row[0]), checksum=str(row[1])) != expected:
             mismatched.append(name)
     return not mismatched, (
@@ -263,6 +292,8 @@ class DrillResult:
     validate_s: float
     backup_age_s: float
     reapplied_erasures: int
+    rows_checked: int = 0
+    """Rows compared against the backup's manifest."""
 
     @property
     def rto_s(self) -> float:

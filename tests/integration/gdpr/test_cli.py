@@ -17,9 +17,17 @@ from tests.integration.gdpr.support import populated_user
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def cli(database_url: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    database_url: str, home: Path, *args: str, env_metrics: str = "none"
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
-    env.update(DATABASE_URL=database_url, DATALAYER_HOME=str(home), PYTHONPATH=str(ROOT))
+    env.update(
+        DATABASE_URL=database_url,
+        DATALAYER_HOME=str(home),
+        PYTHONPATH=str(ROOT),
+        METRICS_BACKEND=env_metrics,
+        COLUMNS="200",
+    )
     return subprocess.run(
         [sys.executable, "-m", "datalayer", *args],
         env=env,

@@ -1,0 +1,113 @@
+"""The restore drill: restore, re-apply the live ledger, validate, measure, always drop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from datalayer.db import Database
+from datalayer.errors import UnavailableError
+from datalayer.operations.backup import restore_backup
+from datalayer.operations.drill import restore_drill, validate_restored
+from datalayer.settings import Settings
+from tests.integration.operations.support import populate_and_back_up
+from tests.services import PostgresHarness, temporary_database
+
+
+def scratch_databases(postgres: PostgresHarness) -> set[str]:
+    with psycopg.connect(postgres.admin_url) as connection:
+        rows = connection.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'restore_check_%'"
+        )
+        return {row[0] for row in rows}
+
+
+async def test_drill_reapplies_the_ledger_passes_and_drops_the_copy(
+    db: Database, database_url: str, settings: Settings, postgres: PostgresHarness, tmp_path: Path
+) -> None:
+    key = settings.audit_hash_key.get_secret_value()
+    backup = await populate_and_back_up(
+        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
+    )
+    before = scratch_databases(postgres)
+
+    result = await restore_drill(
+        backup.directory, database_url, settings, erased_subjects=backup.ledger
+    )
+
+    assert result.report.passed, [(c.name, c.detail) for c in result.report.failed]
+    assert result.reapplied_erasures == 1
+    assert result.rto_s == pytest.approx(result.restore_s + result.validate_s, abs=0.01)
+    assert 0 <= result.rpo_s < 3600
+    assert result.rows_checked == backup.manifest.rows
+    assert scratch_databases(postgres) == before
+
+
+async def test_the_scratch_database_is_dropped_when_the_restore_fails(
+    db: Database, database_url: str, settings: Settings, postgres: PostgresHarness, tmp_path: Path
+) -> None:
+    key = settings.audit_hash_key.get_secret_value()
+    backup = await populate_and_back_up(
+        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
+    )
+    # A damaged dump: one table's data file is gone.
+    dump = backup.directory / "dump"
+    data_files = sorted(dump.glob("*.dat.gz")) or sorted(dump.glob("*.dat"))
+    data_files[0].unlink()
+    before = scratch_databases(postgres)
+
+    with pytest.raises(UnavailableError, match="pg_restore failed"):
+        await restore_drill(backup.directory, database_url, settings, erased_subjects=set())
+
+    assert scratch_databases(postgres) == before
+
+
+async def test_the_scratch_database_is_dropped_when_a_later_step_raises(
+    db: Database,
+    database_url: str,
+    settings: Settings,
+    postgres: PostgresHarness,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = settings.audit_hash_key.get_secret_value()
+    backup = await populate_and_back_up(
+        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
+    )
+    before = scratch_databases(postgres)
+    seen: list[str] = []
+
+    async def interrupted(*_args: object, **_kwargs: object) -> None:
+        seen.extend(scratch_databases(postgres) - before)
+        raise ConnectionResetError("network gone during the ledger step")
+
+    # A fault injected after the restore succeeded (the database itself is real).
+    monkeypatch.setattr("datalayer.operations.drill.reapply_ledger", interrupted)
+    with pytest.raises(ConnectionResetError):
+        await restore_drill(backup.directory, database_url, settings, erased_subjects=set())
+
+    assert len(seen) == 1
+    assert scratch_databases(postgres) == before
+
+
+async def test_a_copy_restored_elsewhere_is_made_lawful_and_validated(
+    db: Database, database_url: str, settings: Settings, postgres: PostgresHarness, tmp_path: Path
+) -> None:
+    key = settings.audit_hash_key.get_secret_value()
+    backup = await populate_and_back_up(
+        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
+    )
+    with temporary_database(postgres, migrated=False) as copy:
+        restore_backup(backup.directory, copy)  # stands in for an RDS snapshot restore
+
+        result = await validate_restored(
+            copy, settings, erased_subjects=backup.ledger, restore_s=600.0, backup_age_s=3600.0
+        )
+
+    assert result.report.passed, [(c.name, c.detail) for c in result.report.failed]
+    assert "rows match the manifest" not in {check.name for check in result.report.checks}
+    assert result.reapplied_erasures == 1
+    assert result.rpo_s == 3600.0
+    assert result.rto_s == pytest.approx(600.0 + result.validate_s, abs=0.01)
