@@ -93,6 +93,11 @@ class AuditTrail:
         )
 
 
+# Empty on a schema older than the retention table (e.g. a backup restored before migrating).
+_HAS_RETENTION = text("SELECT to_regclass('audit_log_retention') IS NOT NULL")
+_RETENTION_STARTS = text("SELECT unnest(boundary_hashes) FROM audit_log_retention")
+
+
 @dataclass(frozen=True)
 class ChainReport:
     """The result of walking the chain: rows checked and the first broken link, if any."""
@@ -114,13 +119,9 @@ async def verify_chain(connection: AsyncConnection, key: str) -> ChainReport:
     A ``prev_hash`` that names a row dropped by retention (``audit_log_retention``) is taken
     as given: the chain restarts there.
     """
-    dropped = set(
-        (
-            await connection.execute(
-                text("SELECT unnest(boundary_hashes) FROM audit_log_retention")
-            )
-        ).scalars()
-    )
+    dropped: set[str] = set()
+    if (await connection.execute(_HAS_RETENTION)).scalar_one():
+        dropped = set((await connection.execute(_RETENTION_STARTS)).scalars())
     result = await connection.stream(
         text(
             "SELECT id, occurred_at, actor, action, entity_type, entity_id, subject_hash, "

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from datalayer.audit import verify_chain
+from datalayer.audit import ChainReport, verify_chain
 from datalayer.db import Database
 from datalayer.gdpr.erasure import erase_user, verify_erasure
 from datalayer.gdpr.jobs import LocalExportStore, process_export_request
@@ -119,17 +119,25 @@ def audit_verify() -> None:
     """Recompute the audit log's hash chain; report the first broken link (exit 1)."""
     settings = get_settings()
 
-    async def run() -> tuple[int, int | None, str | None]:
+    async def run() -> ChainReport:
         db = _database(settings)
         try:
             async with db.write_engine.connect() as connection:
-                report = await verify_chain(connection, _key(settings))
+                return await verify_chain(connection, _key(settings))
         finally:
             await db.dispose()
-        return report.rows_checked, report.first_broken_id, report.problem
 
-    checked, broken, problem = asyncio.run(run())
-    if broken is not None:
-        console.print(f"[red]broken[/] at audit_logs.id {broken}: {problem} ({checked} checked)")
+    report = asyncio.run(run())
+    checked = report.rows_checked
+    if not report.intact:
+        console.print(
+            f"[red]broken[/] at audit_logs.id {report.first_broken_id}: {report.problem} "
+            f"({checked} checked)"
+        )
         raise typer.Exit(code=1)
-    console.print(f"intact: {checked} rows, every link verified")
+    retained = (
+        f"; {report.retention_starts} link(s) start after months dropped by retention"
+        if report.retention_starts
+        else ""
+    )
+    console.print(f"intact: {checked} rows, every link verified{retained}")
