@@ -35,6 +35,8 @@ class Dimension(StrEnum):
     """Logical database of a PgBouncer pool."""
     JOB = "Job"
     """Scheduled or on-demand job (:class:`Job`)."""
+    CONSENT_PURPOSE = "ConsentPurpose"
+    """Purpose of a consent (``personalization``, ``analytics``, ``marketing``)."""
 
 
 class Job(StrEnum):
@@ -98,6 +100,20 @@ class Metric(StrEnum):
     """Runs of a job (:class:`Job`) that failed."""
     JOB_DURATION = "JobDuration"
     """Duration of each run of a job."""
+    GDPR_EXPORTS_REQUESTED = "GdprExportsRequested"
+    """Data exports requested in the month of the latest compliance report."""
+    GDPR_EXPORTS_COMPLETED = "GdprExportsCompleted"
+    """Data exports completed in the month of the latest compliance report."""
+    GDPR_EXPORTS_FAILED = "GdprExportsFailed"
+    """Data exports that failed in the month of the latest compliance report."""
+    GDPR_DELETIONS_REQUESTED = "GdprDeletionsRequested"
+    """Account deletions requested in the month of the latest compliance report."""
+    GDPR_DELETIONS_COMPLETED = "GdprDeletionsCompleted"
+    """Erasures completed and verified in the month of the latest compliance report."""
+    CONSENT_WITHDRAWAL_RATE = "ConsentWithdrawalRate"
+    """Share of consenting people who withdrew in the report's month, in percent."""
+    AUDIT_CHAIN_INTACT = "AuditChainIntact"
+    """1 when the audit hash chain verified intact at the compliance report, else 0."""
 
 
 UNITS: Final[dict[Metric, Unit]] = {
@@ -121,6 +137,13 @@ UNITS: Final[dict[Metric, Unit]] = {
     Metric.JOB_SUCCEEDED: Unit.COUNT,
     Metric.JOB_FAILED: Unit.COUNT,
     Metric.JOB_DURATION: Unit.MILLISECONDS,
+    Metric.GDPR_EXPORTS_REQUESTED: Unit.COUNT,
+    Metric.GDPR_EXPORTS_COMPLETED: Unit.COUNT,
+    Metric.GDPR_EXPORTS_FAILED: Unit.COUNT,
+    Metric.GDPR_DELETIONS_REQUESTED: Unit.COUNT,
+    Metric.GDPR_DELETIONS_COMPLETED: Unit.COUNT,
+    Metric.CONSENT_WITHDRAWAL_RATE: Unit.PERCENT,
+    Metric.AUDIT_CHAIN_INTACT: Unit.COUNT,
 }
 """The unit each metric is emitted in."""
 
@@ -140,5 +163,6 @@ BREAKDOWNS: Final[dict[Metric, Dimension]] = {
     **dict.fromkeys(_POOL, Dimension.POOL),
     **dict.fromkeys(_PGBOUNCER, Dimension.PGBOUNCER_DATABASE),
     **dict.fromkeys(_JOBS, Dimension.JOB),
+    Metric.CONSENT_WITHDRAWAL_RATE: Dimension.CONSENT_PURPOSE,
 }
 """The breakdown dimension a metric may carry besides ``Environment`` (at most one)."""
