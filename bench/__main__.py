@@ -1,6 +1,7 @@
 """``python -m bench [--quick] [--output-dir DIR]``: run the benchmark, write the results.
 
-The full run (``make bench``) writes ``bench/results/vector_search.{json,md}``; ``--quick``
+The full run (``make bench``) writes ``bench/results/vector_search.{json,md}`` and
+``bench/results/gdpr.{json,md}`` (``--only vector|gdpr`` runs one of them); ``--quick``
 is a small smoke run (5,000 rows) that writes to a temporary directory unless told
 otherwise, so it never overwrites the committed results.
 """
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.environment import source_state
+from bench.gdpr import GDPR_FULL, GDPR_QUICK, run_gdpr, write_gdpr_results
 from bench.report import write_results
 from bench.run import FULL, QUICK, run
 
@@ -30,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="run from a tree with uncommitted changes (the result is marked dirty)",
     )
+    parser.add_argument(
+        "--only", choices=("vector", "gdpr"), help="run one benchmark instead of both"
+    )
     args = parser.parse_args(argv)
     source = source_state()
     if source["dirty"] is not False and not args.allow_dirty:
@@ -42,6 +47,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = QUICK if args.quick else FULL
     if args.output_dir is not None:
         config = dataclasses.replace(config, output_dir=args.output_dir)
+    if args.only != "vector":
+        gdpr = {"source": source, **asyncio.run(run_gdpr(GDPR_QUICK if args.quick else GDPR_FULL))}
+        write_gdpr_results(gdpr, config.output_dir)
+        Console().print(
+            f"gdpr: export {gdpr['export_s']} s ({gdpr['rows_exported']} rows), erasure "
+            f"{gdpr['erase_s']} s ({gdpr['rows_erased']} rows), longest erasure transaction "
+            f"{gdpr['max_lock_ms']} ms"
+        )
+        if args.only == "gdpr":
+            return 0
     results = {"source": source, **asyncio.run(run(config))}
     write_results(results, config.output_dir)
     table = Table("Target", "Required", "Measured", "Met", title="Targets")
