@@ -170,7 +170,7 @@ def _load(url: str, config: GdprConfig, dim: int) -> uuid.UUID:
             )
             connection.execute(
                 "INSERT INTO messages (conversation_id, content, role) SELECT c.id, "
-                "'message ' || m, CASE WHEN m % 2 = 0 THEN 'user' ELSE 'assistant' END "
+                "'message ' || m, CASE WHEN m %% 2 = 0 THEN 'user' ELSE 'assistant' END "
                 "FROM conversations c, generate_series(1, %(messages)s) m "
                 "WHERE c.user_id = %(owner)s",
                 {"owner": owner, "messages": config.messages_per_conversation},
