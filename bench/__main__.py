@@ -1,9 +1,8 @@
 """``python -m bench [--quick] [--only NAME] [--output-dir DIR]``: run the benchmarks.
 
-The full run (``make bench``) writes ``bench/results/vector_search.{json,md}`` and
-``bench/results/backup.{json,md}``; ``--only`` runs one of them; ``--quick``
-is a small smoke run (5,000 rows) that writes to a temporary directory unless told
-otherwise, so it never overwrites the committed results.
+The full run (``make bench``) writes ``bench/results/{vector_search,gdpr,backup}.{json,md}``;
+``--only`` runs one of them; ``--quick`` is a small smoke run that writes to a temporary
+directory unless told otherwise, so it never overwrites the committed results.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -19,17 +18,18 @@ from rich.table import Table
 
 from bench.backup import FULL_BACKUP, QUICK_BACKUP, run_backup, write_backup_results
 from bench.environment import source_state
+from bench.gdpr import GDPR_FULL, GDPR_QUICK, run_gdpr, write_gdpr_results
 from bench.report import write_results
 from bench.run import FULL, QUICK, run
+
+Source = dict[str, object]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small smoke run (5,000 rows)")
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--output-dir", type=Path, help="where to write the result files")
-    parser.add_argument(
-        "--only", choices=("vector_search", "backup"), help="run one benchmark, not both"
-    )
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), help="run one benchmark only")
     parser.add_argument(
         "--allow-dirty",
         action="store_true",
@@ -44,31 +44,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "pass --allow-dirty to record a result marked dirty"
         )
         return 2
-    if args.only != "backup":
-        _vector_search(args, source)
-    if args.only != "vector_search":
-        _backup(args, source)
+    for name, benchmark in BENCHMARKS.items():
+        if args.only in (None, name):
+            benchmark(args, source)
     return 0
 
 
-def _backup(args: argparse.Namespace, source: dict[str, object]) -> None:
-    config = QUICK_BACKUP if args.quick else FULL_BACKUP
-    if args.output_dir is not None:
-        config = dataclasses.replace(config, output_dir=args.output_dir)
-    results = {"source": source, **asyncio.run(run_backup(config))}
-    write_backup_results(results, config.output_dir)
-    Console().print(
-        f"backup {results['backup_s']} s, restore {results['restore_s']} s, validation "
-        f"{results['validate_s']} s: RTO {results['rto_s']} s "
-        f"(goal {results['goal_rto_s']:.0f} s {'met' if results['goal_met'] else 'NOT met'}); "
-        f"{results['rows_checked']} rows checked; results in {config.output_dir}"
-    )
+def _output(args: argparse.Namespace, default: Path) -> Path:
+    return args.output_dir if args.output_dir is not None else default
 
 
-def _vector_search(args: argparse.Namespace, source: dict[str, object]) -> None:
+def _vector_search(args: argparse.Namespace, source: Source) -> None:
     config = QUICK if args.quick else FULL
-    if args.output_dir is not None:
-        config = dataclasses.replace(config, output_dir=args.output_dir)
+    config = dataclasses.replace(config, output_dir=_output(args, config.output_dir))
     results = {"source": source, **asyncio.run(run(config))}
     write_results(results, config.output_dir)
     table = Table("Target", "Required", "Measured", "Met", title="Targets")
@@ -86,6 +74,37 @@ def _vector_search(args: argparse.Namespace, source: dict[str, object]) -> None:
         f"{results['recommended_ef_search_index_forced']} with the index forced; "
         f"results in {config.output_dir} ({results['runtime_s']} s)"
     )
+
+
+def _gdpr(args: argparse.Namespace, source: Source) -> None:
+    output = _output(args, (QUICK if args.quick else FULL).output_dir)
+    results = {"source": source, **asyncio.run(run_gdpr(GDPR_QUICK if args.quick else GDPR_FULL))}
+    write_gdpr_results(results, output)
+    Console().print(
+        f"gdpr: export {results['export_s']} s ({results['rows_exported']} rows), erasure "
+        f"{results['erase_s']} s ({results['rows_erased']} rows), longest erasure transaction "
+        f"{results['max_lock_ms']} ms"
+    )
+
+
+def _backup(args: argparse.Namespace, source: Source) -> None:
+    config = QUICK_BACKUP if args.quick else FULL_BACKUP
+    config = dataclasses.replace(config, output_dir=_output(args, config.output_dir))
+    results = {"source": source, **asyncio.run(run_backup(config))}
+    write_backup_results(results, config.output_dir)
+    Console().print(
+        f"backup {results['backup_s']} s, restore {results['restore_s']} s, validation "
+        f"{results['validate_s']} s: RTO {results['rto_s']} s "
+        f"(goal {results['goal_rto_s']:.0f} s {'met' if results['goal_met'] else 'NOT met'}); "
+        f"{results['rows_checked']} rows checked; results in {config.output_dir}"
+    )
+
+
+BENCHMARKS: dict[str, Callable[[argparse.Namespace, Source], None]] = {
+    "vector_search": _vector_search,
+    "gdpr": _gdpr,
+    "backup": _backup,
+}
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ Each row also carries ``row_hash``: an HMAC over its own content and the previou
 ``row_hash`` (``prev_hash``). Changing, removing or inserting a row anywhere breaks every
 later link, and without the key nobody can forge a consistent chain. Writers serialise on a
 transaction-scoped advisory lock, so the chain follows the order of ``id``.
+
+Retention: the maintenance role drops whole months older than seven years. A remaining row
+whose predecessor was dropped keeps that predecessor's hash as ``prev_hash``; the drop
+recorded those hashes in ``audit_log_retention.boundary_hashes``, and ``verify_chain``
+accepts such a link as a start of the chain. Any other missing row still breaks it.
 """
 
 from __future__ import annotations
@@ -88,6 +93,11 @@ class AuditTrail:
         )
 
 
+# Empty on a schema older than the retention table (e.g. a backup restored before migrating).
+_HAS_RETENTION = text("SELECT to_regclass('audit_log_retention') IS NOT NULL")
+_RETENTION_STARTS = text("SELECT unnest(boundary_hashes) FROM audit_log_retention")
+
+
 @dataclass(frozen=True)
 class ChainReport:
     """The result of walking the chain: rows checked and the first broken link, if any."""
@@ -95,6 +105,8 @@ class ChainReport:
     rows_checked: int
     first_broken_id: int | None = None
     problem: str | None = None
+    # Links whose predecessor was dropped by retention (accepted as a start of the chain).
+    retention_starts: int = 0
 
     @property
     def intact(self) -> bool:
@@ -102,7 +114,14 @@ class ChainReport:
 
 
 async def verify_chain(connection: AsyncConnection, key: str) -> ChainReport:
-    """Recompute every link in ``id`` order; report the first row that does not match."""
+    """Recompute every link in ``id`` order; report the first row that does not match.
+
+    A ``prev_hash`` that names a row dropped by retention (``audit_log_retention``) is taken
+    as given: the chain restarts there.
+    """
+    dropped: set[str] = set()
+    if (await connection.execute(_HAS_RETENTION)).scalar_one():
+        dropped = set((await connection.execute(_RETENTION_STARTS)).scalars())
     result = await connection.stream(
         text(
             "SELECT id, occurred_at, actor, action, entity_type, entity_id, subject_hash, "
@@ -110,14 +129,16 @@ async def verify_chain(connection: AsyncConnection, key: str) -> ChainReport:
         )
     )
     expected_prev = GENESIS_HASH
-    checked = 0
+    checked = restarts = 0
     async for record in result:
         row = record._mapping
         checked += 1
         if row["prev_hash"] != expected_prev:
-            problem = "a row before it was removed or changed (prev_hash does not match)"
-            return ChainReport(checked, row["id"], problem)
+            if row["prev_hash"] not in dropped:
+                problem = "a row before it was removed or changed (prev_hash does not match)"
+                return ChainReport(checked, row["id"], problem, restarts)
+            restarts += 1
         if chain_hash(key, row["prev_hash"], row) != row["row_hash"]:
-            return ChainReport(checked, row["id"], "its content was changed (row_hash)")
+            return ChainReport(checked, row["id"], "its content was changed (row_hash)", restarts)
         expected_prev = row["row_hash"]
-    return ChainReport(checked)
+    return ChainReport(checked, retention_starts=restarts)

@@ -37,6 +37,8 @@ class Dimension(StrEnum):
     """Scheduled or on-demand job (:class:`Job`)."""
     TASK = "Task"
     """Maintenance task (``system_log_partitions``, ``expired_sessions`` ...)."""
+    CONSENT_PURPOSE = "ConsentPurpose"
+    """Purpose of a consent (``personalization``, ``analytics``, ``marketing``)."""
 
 
 class Job(StrEnum):
@@ -108,6 +110,20 @@ class Metric(StrEnum):
     """Validation checks that failed on a restored copy (0 on a clean drill, always emitted)."""
     MAINTENANCE_ITEMS = "MaintenanceItems"
     """Things a maintenance task changed (partitions, rows deleted, indexes rebuilt ...)."""
+    GDPR_EXPORTS_REQUESTED = "GdprExportsRequested"
+    """Data exports requested in the month of the latest compliance report."""
+    GDPR_EXPORTS_COMPLETED = "GdprExportsCompleted"
+    """Data exports completed in the month of the latest compliance report."""
+    GDPR_EXPORTS_FAILED = "GdprExportsFailed"
+    """Data exports that failed in the month of the latest compliance report."""
+    GDPR_DELETIONS_REQUESTED = "GdprDeletionsRequested"
+    """Account deletions requested in the month of the latest compliance report."""
+    GDPR_DELETIONS_COMPLETED = "GdprDeletionsCompleted"
+    """Erasures completed and verified in the month of the latest compliance report."""
+    CONSENT_WITHDRAWAL_RATE = "ConsentWithdrawalRate"
+    """Share of consenting people who withdrew in the report's month, in percent."""
+    AUDIT_CHAIN_INTACT = "AuditChainIntact"
+    """1 when the audit hash chain verified intact at the compliance report, else 0."""
 
 
 UNITS: Final[dict[Metric, Unit]] = {
@@ -135,6 +151,13 @@ UNITS: Final[dict[Metric, Unit]] = {
     Metric.RESTORE_RECOVERY_POINT: Unit.MILLISECONDS,
     Metric.RESTORE_CHECKS_FAILED: Unit.COUNT,
     Metric.MAINTENANCE_ITEMS: Unit.COUNT,
+    Metric.GDPR_EXPORTS_REQUESTED: Unit.COUNT,
+    Metric.GDPR_EXPORTS_COMPLETED: Unit.COUNT,
+    Metric.GDPR_EXPORTS_FAILED: Unit.COUNT,
+    Metric.GDPR_DELETIONS_REQUESTED: Unit.COUNT,
+    Metric.GDPR_DELETIONS_COMPLETED: Unit.COUNT,
+    Metric.CONSENT_WITHDRAWAL_RATE: Unit.PERCENT,
+    Metric.AUDIT_CHAIN_INTACT: Unit.COUNT,
 }
 """The unit each metric is emitted in."""
 
@@ -155,5 +178,6 @@ BREAKDOWNS: Final[dict[Metric, Dimension]] = {
     **dict.fromkeys(_PGBOUNCER, Dimension.PGBOUNCER_DATABASE),
     **dict.fromkeys(_JOBS, Dimension.JOB),
     Metric.MAINTENANCE_ITEMS: Dimension.TASK,
+    Metric.CONSENT_WITHDRAWAL_RATE: Dimension.CONSENT_PURPOSE,
 }
 """The breakdown dimension a metric may carry besides ``Environment`` (at most one)."""

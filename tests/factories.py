@@ -94,6 +94,15 @@ def rows(g: Graph) -> dict[str, Any]:
                 **o,
             }
         ),
+        "audit_log_retention": lambda **o: m.AuditLogRetention(
+            **{
+                "partition_name": unique("audit_logs_"),
+                "range_start": now - timedelta(days=31),
+                "range_end": now,
+                "rows_dropped": 0,
+                **o,
+            }
+        ),
         "erasure_ledger": lambda **o: m.ErasureLedgerEntry(
             **{"subject_hash": sha256(unique("subject")), **o}
         ),

@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from datalayer.audit import verify_chain
+from datalayer.audit import ChainReport, verify_chain
 from datalayer.db import Database
 from datalayer.gdpr.erasure import erase_user, verify_erasure
 from datalayer.gdpr.jobs import LocalExportStore, process_export_request
 from datalayer.repositories.users import UserRepository
 from datalayer.schemas.common import as_uuid
 from datalayer.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from datalayer.gdpr.report import ComplianceReport
 
 gdpr_app = typer.Typer(help="GDPR: export, erase and verify one person's data.")
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.")
@@ -114,22 +117,76 @@ def verify(user: UserArgument) -> None:
     console.print("no rows left in any owned table")
 
 
+@gdpr_app.command("report")
+def report(
+    month: Annotated[str, typer.Option("--month", help="The month, YYYY-MM (UTC).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """The monthly compliance report; its figures are also published as metrics.
+
+    Exits 1 when the audit chain is broken."""
+    from datalayer.gdpr.report import compliance_report, month_bounds, publish_report
+    from datalayer.observability import configure_metrics, metrics
+
+    settings = get_settings()
+    month_bounds(month)  # a bad month is refused before connecting
+
+    async def run() -> ComplianceReport:
+        db = _database(settings)
+        try:
+            async with db.write_engine.connect() as connection:
+                return await compliance_report(connection, month, _key(settings))
+        finally:
+            await db.dispose()
+
+    result = asyncio.run(run())
+    configure_metrics(settings)
+    publish_report(result)
+    metrics.flush()
+    if as_json:
+        console.print_json(json.dumps(result.as_dict()))
+    else:
+        console.print(
+            f"{month}: exports {result.exports_requested} requested, "
+            f"{result.exports_completed} completed, {result.exports_failed} failed; "
+            f"deletions {result.deletions_requested} requested, "
+            f"{result.deletions_completed} completed"
+        )
+        for purpose, figures in result.consent.items():
+            console.print(
+                f"consent {purpose}: {figures.withdrew} of {figures.consenting} withdrew "
+                f"({figures.rate:.1%})"
+            )
+        chain = "intact" if result.audit_chain_intact else "BROKEN"
+        console.print(f"audit chain {chain} ({result.audit_rows_checked} rows checked)")
+    if not result.audit_chain_intact:
+        raise typer.Exit(code=1)
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute the audit log's hash chain; report the first broken link (exit 1)."""
     settings = get_settings()
 
-    async def run() -> tuple[int, int | None, str | None]:
+    async def run() -> ChainReport:
         db = _database(settings)
         try:
             async with db.write_engine.connect() as connection:
-                report = await verify_chain(connection, _key(settings))
+                return await verify_chain(connection, _key(settings))
         finally:
             await db.dispose()
-        return report.rows_checked, report.first_broken_id, report.problem
 
-    checked, broken, problem = asyncio.run(run())
-    if broken is not None:
-        console.print(f"[red]broken[/] at audit_logs.id {broken}: {problem} ({checked} checked)")
+    report = asyncio.run(run())
+    checked = report.rows_checked
+    if not report.intact:
+        console.print(
+            f"[red]broken[/] at audit_logs.id {report.first_broken_id}: {report.problem} "
+            f"({checked} checked)"
+        )
         raise typer.Exit(code=1)
-    console.print(f"intact: {checked} rows, every link verified")
+    retained = (
+        f"; {report.retention_starts} link(s) start after months dropped by retention"
+        if report.retention_starts
+        else ""
+    )
+    console.print(f"intact: {checked} rows, every link verified{retained}")

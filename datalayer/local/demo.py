@@ -1,5 +1,5 @@
-"""The demo job: load a sample corpus, run the AI pipeline with the local embedder, and
-show full-text and similarity results a person can judge."""
+"""The demo job: load a sample corpus, run the AI pipeline with the local embedder, show
+full-text and similarity results a person can judge, then export one user and erase another."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from datalayer.db import Database
+from datalayer.local.demo_gdpr import run_gdpr_demo
 from datalayer.local.embedder import Embedder, HashingEmbedder
 from datalayer.local.sample_corpus import generate
 from datalayer.repositories.embeddings import EmbeddingRepository
@@ -62,6 +63,7 @@ async def run_demo(url: str, settings: Settings, console: Console) -> None:
             f"[bold]taste profile[/] of {DEMO_USERS[0]}: {profile.recipe_count} recipes; "
             f"cuisines {profile.cuisine_preferences}; top ingredients: {top}"
         )
+        await run_gdpr_demo(db, settings, owners[1], console)
     finally:
         await db.dispose()
 

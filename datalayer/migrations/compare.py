@@ -19,15 +19,18 @@ from sqlalchemy import CheckConstraint, Connection, MetaData, text
 from sqlalchemy.schema import AddConstraint
 
 from datalayer.migrations.history import HISTORY_TABLE
+from datalayer.models.audit import AUDIT_LOG_PARTITION_PREFIX
 from datalayer.models.system import SYSTEM_LOG_PARTITION_PREFIX
 
-_PARTITION_NAME = re.compile(rf"^{SYSTEM_LOG_PARTITION_PREFIX}(\d{{6}}|default)$")
+_PARTITION_NAME = re.compile(
+    rf"^({SYSTEM_LOG_PARTITION_PREFIX}|{AUDIT_LOG_PARTITION_PREFIX})(\d{{6}}|default)$"
+)
 
 
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Skip the runner's own table and the monthly partitions of ``system_logs``."""
+    """Skip the runner's own table and the monthly partitions of the partitioned logs."""
     if type_ == "table" and name is not None:
         return name != HISTORY_TABLE and not _PARTITION_NAME.match(name)
     return True
@@ -64,7 +67,8 @@ _TABLES = text(
 _TRIGGERS = text(
     "SELECT t.tgname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND t.tgparentid = 0"
+    "WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND t.tgparentid = 0 "
+    "AND NOT c.relispartition"  # partitions' own triggers (audit_logs_YYYYMM's no-truncate)
 )
 
 

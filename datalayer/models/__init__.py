@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
-from datalayer.models.audit import AuditLog
+from datalayer.models.audit import AuditLog, AuditLogRetention
 from datalayer.models.base import Base
 from datalayer.models.catalog import Category, Product
 from datalayer.models.conversations import Conversation, Message
@@ -17,6 +17,7 @@ from datalayer.models.users import DataExportRequest, User, UserSession
 
 __all__ = [
     "AuditLog",
+    "AuditLogRetention",
     "Base",
     "CacheEntry",
     "Category",

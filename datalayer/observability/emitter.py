@@ -55,6 +55,13 @@ KINDS: Final[dict[Metric, Kind]] = {
     Metric.RESTORE_RECOVERY_POINT: Kind.DISTRIBUTION,
     Metric.RESTORE_CHECKS_FAILED: Kind.COUNTER,
     Metric.MAINTENANCE_ITEMS: Kind.COUNTER,
+    Metric.GDPR_EXPORTS_REQUESTED: Kind.GAUGE,
+    Metric.GDPR_EXPORTS_COMPLETED: Kind.GAUGE,
+    Metric.GDPR_EXPORTS_FAILED: Kind.GAUGE,
+    Metric.GDPR_DELETIONS_REQUESTED: Kind.GAUGE,
+    Metric.GDPR_DELETIONS_COMPLETED: Kind.GAUGE,
+    Metric.CONSENT_WITHDRAWAL_RATE: Kind.GAUGE,
+    Metric.AUDIT_CHAIN_INTACT: Kind.GAUGE,
 }
 """How each metric the code emits aggregates. ``SlowStatementsLogged`` is absent: a log
 metric filter on the PostgreSQL log produces it, never the datalayer."""

@@ -189,6 +189,7 @@ def test_schema_prints_the_catalogue_and_row_counts(database_url: str) -> None:
     users = m.User.__table__
     assert rows["users"][0] == len(users.columns)
     assert rows["users"][3:] == [1, 0, 2]  # the updated_at trigger, no partitions, two rows
-    assert rows["audit_logs"][3:] == [2, 0, 0]  # append-only and no-truncate triggers
+    # append-only and no-truncate triggers; this month and twelve ahead; no rows
+    assert rows["audit_logs"][3:] == [2, 13, 0]
     assert rows["system_logs"][4] >= 2  # a default partition and the monthly ones
     assert rows["recipes"][5] == 0

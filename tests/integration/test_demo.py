@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import re
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from sqlalchemy import text
@@ -76,6 +80,59 @@ async def test_demo_loads_embeds_and_searches(
         ).one()
     nearest = row_of(printed, "text: 'lime chili chicken' (all users)").split("│")[2].strip()
     assert nearest.startswith(f"{title} ({distance:.2f})")
+    await assert_gdpr_lines(printed, db)
+
+
+def read_manifest(location: str) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads(Path(location).read_bytes())["manifest"]
+    return manifest
+
+
+def last_match(pattern: str, printed: str) -> re.Match[str]:
+    matches = list(re.finditer(pattern, printed))
+    assert matches, pattern
+    return matches[-1]
+
+
+async def assert_gdpr_lines(printed: str, db: Database) -> None:
+    """The export, erasure and audit lines of the last run, checked against the database."""
+    export = last_match(
+        r"GDPR export completed: (\d+) rows from (\d+) tables, sha256 (\w+), mode 0o600", printed
+    )
+    erasure = last_match(
+        r"GDPR erasure of demo_leaver: (\d+) rows from \d+ tables; verified 0 rows left", printed
+    )
+    chain = last_match(r"audit chain intact: (\d+) rows verified", printed)
+    async with db.transaction() as session:
+        location, recipes = (
+            await session.execute(
+                text(
+                    "SELECT r.location, (SELECT count(*) FROM recipes WHERE user_id = u.id) "
+                    "FROM data_export_requests r JOIN users u ON u.id = r.user_id "
+                    "WHERE u.username = :user AND r.status = 'completed' "
+                    "ORDER BY r.completed_at DESC LIMIT 1"
+                ),
+                {"user": DEMO_USERS[1]},
+            )
+        ).one()
+        ledger, leavers, audit_rows = (
+            await session.execute(
+                text(
+                    "SELECT (SELECT rows_erased FROM erasure_ledger "
+                    "ORDER BY completed_at DESC LIMIT 1), "
+                    "(SELECT count(*) FROM users WHERE auth0_user_id = 'demo|demo_leaver'), "
+                    "(SELECT count(*) FROM audit_logs)"
+                )
+            )
+        ).one()
+    manifest = read_manifest(location)
+    assert int(export[1]) == sum(manifest["tables"].values())
+    assert int(export[2]) == len(manifest["tables"])
+    assert manifest["checksum_sha256"].startswith(export[3])
+    assert manifest["tables"]["recipes"] == recipes == RECIPES_PER_USER
+    assert int(erasure[1]) == ledger > 0
+    assert leavers == 0
+    assert int(chain[1]) == audit_rows
 
 
 async def test_demo_prints_the_most_used_ingredients(

@@ -1,7 +1,7 @@
 """maintenance: partitions ahead without a DEFAULT-partition conflict; expiry index
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02 17:00:00
 
 ``ensure_system_log_partitions`` failed when a row for a month without its partition had
@@ -21,7 +21,7 @@ from datalayer.errors import MigrationError
 from datalayer.migrations.concurrent import ConcurrentIndex
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

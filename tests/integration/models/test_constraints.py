@@ -69,6 +69,10 @@ CHECK_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "ck_receipt_items_unit_price_non_negative": ("receipt_items", {"unit_price": Decimal(-1)}),
     "ck_receipt_items_quantity_positive": ("receipt_items", {"quantity": Decimal(0)}),
     "ck_receipt_items_product_name_not_blank": ("receipt_items", {"product_name": ""}),
+    "ck_audit_log_retention_range": (
+        "audit_log_retention",
+        {"range_end": datetime(2000, 1, 1, tzinfo=UTC)},
+    ),
     "ck_consent_records_purpose": ("consent_records", {"purpose": "telepathy"}),
     "ck_consent_records_policy_version_not_blank": ("consent_records", {"policy_version": " "}),
     "ck_erasure_ledger_subject_hash_format": ("erasure_ledger", {"subject_hash": "XYZ"}),
