@@ -53,6 +53,7 @@ class Unit(StrEnum):
     COUNT = "Count"
     MILLISECONDS = "Milliseconds"
     PERCENT = "Percent"
+    SECONDS = "Seconds"
 
 
 class Metric(StrEnum):
@@ -98,6 +99,12 @@ class Metric(StrEnum):
     """Runs of a job (:class:`Job`) that failed."""
     JOB_DURATION = "JobDuration"
     """Duration of each run of a job."""
+    RESTORE_DRILL_RTO = "RestoreDrillRto"
+    """Achieved recovery time of a restore drill: restore job duration plus validation."""
+    RESTORE_DRILL_RPO = "RestoreDrillRpo"
+    """Achieved recovery point of a restore drill: age of the recovery point at restore."""
+    RESTORE_DRILL_AGE = "RestoreDrillAge"
+    """Time since the last restore drill that passed (published daily; alarmed when old)."""
 
 
 UNITS: Final[dict[Metric, Unit]] = {
@@ -121,6 +128,9 @@ UNITS: Final[dict[Metric, Unit]] = {
     Metric.JOB_SUCCEEDED: Unit.COUNT,
     Metric.JOB_FAILED: Unit.COUNT,
     Metric.JOB_DURATION: Unit.MILLISECONDS,
+    Metric.RESTORE_DRILL_RTO: Unit.SECONDS,
+    Metric.RESTORE_DRILL_RPO: Unit.SECONDS,
+    Metric.RESTORE_DRILL_AGE: Unit.SECONDS,
 }
 """The unit each metric is emitted in."""
 

@@ -180,6 +180,17 @@ class Settings(BaseSettings):
         "require"
     )
     # ------------------------------------------------------------------------------------------
+    # --- Restore drill (lambdas/backup_validation) -------------------------------------------
+    audit_hash_key_secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager ARN of a JSON secret whose 'audit_hash_key' replaces "
+        "AUDIT_HASH_KEY (jobs in AWS).",
+    )
+    restore_drill_status_parameter: str | None = Field(
+        default=None,
+        description="SSM parameter holding the time of the last restore drill that passed.",
+    )
+    # ------------------------------------------------------------------------------------------
 
     @model_validator(mode="before")
     @classmethod
