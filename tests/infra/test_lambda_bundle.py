@@ -21,10 +21,11 @@ from infra.constructs.jobs.packaging import (
     BUNDLE_REQUIREMENTS,
     BUNDLE_SOURCES,
     LAMBDA_PYTHON_VERSION,
-    bundle_hash,
     build_bundle,
+    bundle_hash,
 )
 
+LAMBDA_VERSION = tuple(int(part) for part in LAMBDA_PYTHON_VERSION.split("."))
 HANDLERS = (
     "lambdas.migrate.handler",
     "lambdas.maintenance.handler",
@@ -43,10 +44,9 @@ _PLATFORMS = [
 
 def lambda_tags() -> set[Tag]:
     """Every wheel tag CPython 3.12 on Lambda x86_64 accepts."""
-    version = tuple(int(part) for part in LAMBDA_PYTHON_VERSION.split("."))
     return {
-        *cpython_tags(version, abis=["cp312", "abi3", "none"], platforms=_PLATFORMS),
-        *compatible_tags(version, "cp312", platforms=_PLATFORMS),
+        *cpython_tags(LAMBDA_VERSION, abis=["cp312", "abi3", "none"], platforms=_PLATFORMS),
+        *compatible_tags(LAMBDA_VERSION, "cp312", platforms=_PLATFORMS),
     }
 
 
@@ -87,7 +87,7 @@ def lambda_python() -> str | None:
     for candidate in candidates:
         if not candidate or not Path(candidate).exists():
             continue
-        check = subprocess.run(  # noqa: S603 - a local interpreter, fixed arguments
+        check = subprocess.run(
             [candidate, "-c", "import sys; print(sys.version_info[:2])"],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
@@ -122,7 +122,7 @@ def test_handlers_import_under_the_lambda_python(bundle: Path) -> None:
     probe = (
         # Lambda puts the bundle (/var/task) first on sys.path; -I -S hides everything else.
         f"import sys, platform; sys.path.insert(0, {str(bundle)!r}); "
-        f"assert sys.version_info[:2] == {tuple(int(p) for p in LAMBDA_PYTHON_VERSION.split('.'))}; "
+        f"assert sys.version_info[:2] == {LAMBDA_VERSION}; "
         "assert platform.machine() == 'x86_64'; "
         "sys.modules['datalayer.local'] = None; "
         + "; ".join(f"import {module}" for module in HANDLERS)
@@ -130,7 +130,7 @@ def test_handlers_import_under_the_lambda_python(bundle: Path) -> None:
         "assert psycopg.pq.__impl__ == 'binary', psycopg.pq.__impl__; "
         "print(psycopg.pq.__impl__, numpy.__version__)"
     )
-    result = subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+    result = subprocess.run(
         [python, "-I", "-S", "-c", probe],
         cwd=bundle,
         env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
