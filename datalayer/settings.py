@@ -181,10 +181,10 @@ class Settings(BaseSettings):
     )
     # ------------------------------------------------------------------------------------------
     # --- Restore drill (lambdas/backup_validation) -------------------------------------------
-    audit_hash_key_secret_arn: str | None = Field(
+    audit_hash_key_secret_id: str | None = Field(
         default=None,
-        description="Secrets Manager ARN of a JSON secret whose 'audit_hash_key' replaces "
-        "AUDIT_HASH_KEY (jobs in AWS).",
+        description="Secrets Manager name or ARN of a JSON secret whose 'audit_hash_key' "
+        "replaces AUDIT_HASH_KEY (jobs in AWS).",
     )
     restore_drill_status_parameter: str | None = Field(
         default=None,

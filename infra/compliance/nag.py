@@ -47,6 +47,11 @@ _LAMBDA_VPC = (
 _RDS_MONITORING = (
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 )
+_BACKUP_RESTORES = (
+    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+    "AWSBackupServiceRolePolicyForRestores"
+)
+_JOB_FUNCTIONS = ("Maintenance/Job/Function", "RestoreDrill/Validation/Function")
 _BACKUP = (
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
 )
@@ -183,6 +188,43 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
         "Python 3.12 is pinned on purpose: the bundled wheels (psycopg binary, numpy, "
         "pydantic-core) are selected for exactly this interpreter (infra/assets.py); the "
         "runtime and the wheel tag are upgraded together.",
+    ),
+    *(
+        entry
+        for function in _JOB_FUNCTIONS
+        for entry in (
+            NagAcknowledgement(
+                "operations", f"{function}/ServiceRole", f"AwsSolutions-IAM4[{_LAMBDA_BASIC}]",
+                "AWS-maintained minimal Lambda logging policy (CreateLogStream/PutLogEvents).",
+            ),
+            NagAcknowledgement(
+                "operations", f"{function}/ServiceRole", f"AwsSolutions-IAM4[{_LAMBDA_VPC}]",
+                "AWS-maintained policy Lambda needs to create its ENIs in the VPC (the job "
+                "reaches the database in private subnets).",
+            ),
+            NagAcknowledgement(
+                "operations", function, "AwsSolutions-L1",
+                "Python 3.12 is pinned on purpose: the shared bundle's wheels are selected for "
+                "exactly this interpreter; the runtime and the wheel tag are upgraded together.",
+            ),
+        )
+    ),
+    NagAcknowledgement(
+        "operations", "RestoreDrill/RestoreRole", f"AwsSolutions-IAM4[{_BACKUP_RESTORES}]",
+        "AWS-maintained restore policy for AWS Backup restore testing; the role can only be "
+        "assumed by backup.amazonaws.com and is used by the drill's restore selection only.",
+    ),
+    NagAcknowledgement(
+        "operations", "RestoreDrill/Validation/Function/ServiceRole/DefaultPolicy",
+        "AwsSolutions-IAM5[Resource::arn:aws:rds:{region}:{account}:db:awsbackup-restore-test-*]",
+        "Restore testing names each temporary instance awsbackup-restore-test-<random>; the "
+        "wildcard limits password resets to those instances, never the primary or a replica.",
+    ),
+    NagAcknowledgement(
+        "operations", "RestoreDrill/Validation/Function/ServiceRole/DefaultPolicy",
+        "AwsSolutions-IAM5[Resource::*]",
+        "backup:DescribeRestoreJob and backup:PutRestoreValidationResult act on restore "
+        "jobs, which have no ARN (AWS requires '*').",
     ),
 )  # fmt: skip
 

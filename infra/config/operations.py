@@ -56,9 +56,7 @@ def parse_restore_drill(section: Section) -> RestoreDrillConfig:
         instance_class=section.string("instance_class"),
         selection_window_days=section.integer("selection_window_days", minimum=1, maximum=365),
         start_window_hours=section.integer("start_window_hours", minimum=1, maximum=168),
-        validation_window_hours=section.integer(
-            "validation_window_hours", minimum=1, maximum=168
-        ),
+        validation_window_hours=section.integer("validation_window_hours", minimum=1, maximum=168),
         max_age_days=section.integer("max_age_days", minimum=7, maximum=366),
     )
     problem = check_instance_class(config.instance_class)

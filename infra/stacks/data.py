@@ -68,3 +68,7 @@ class DataStack(Stack):
         for name, login in self.database.logins.items():
             publish(self, prefix, Keys.secret(name), login.secret.secret_arn, f"{name} secret")
         publish(self, prefix, Keys.secret("cache"), self.cache.auth_token.secret_arn, "cache AUTH")
+        publish(
+            self, prefix, Keys.DATABASE_SUBNET_GROUP, self.database.subnet_group.subnet_group_name,
+            "database subnet group (the restore drill restores into it)",
+        )  # fmt: skip

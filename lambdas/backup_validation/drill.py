@@ -68,8 +68,10 @@ class DrillOutcome:
 
     def status_message(self) -> str:
         """One line for AWS Backup: the verdict, the figures and the failed checks' names."""
-        verdict = "passed" if self.passed else "failed: " + ", ".join(
-            check.name for check in self.report.failed
+        verdict = (
+            "passed"
+            if self.passed
+            else "failed: " + ", ".join(check.name for check in self.report.failed)
         )
         figures = (
             f"{len(self.report.checks)} checks, rto {self.rto_s:.0f} s, rpo {self.rpo_s:.0f} s, "

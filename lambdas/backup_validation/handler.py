@@ -35,6 +35,8 @@ from lambdas.backup_validation.restored import RestoredInstance, open_restored_i
 
 logger = Logger(service="backup-validation")
 
+NEVER = "never"
+"""Value of the status parameter until the first drill passes (set by the deployment)."""
 REPORT_AGE = "report-age"
 """``action`` of the scheduled event that publishes the age of the last passed drill."""
 
@@ -84,6 +86,10 @@ def validate_restore_job(
     """Validate the restore job of ``event`` and report the verdict to AWS Backup."""
     job_id = str(event["detail"]["restoreJobId"])
     description = clients.backup.describe_restore_job(RestoreJobId=job_id)
+    if not (description.get("CreatedBy") or {}).get("RestoreTestingPlanArn"):
+        # A restore someone started by hand: not a drill, not ours to judge.
+        logger.info("not a restore test", extra={"restore_job_id": job_id})
+        return {"restore_job_id": job_id, "skipped": "not a restore test"}
     if description["Status"] != "COMPLETED":
         logger.info("restore job not completed", extra={"status": description["Status"]})
         return {"restore_job_id": job_id, "skipped": description["Status"]}
@@ -133,6 +139,9 @@ def report_drill_age(
     try:
         value = ssm.get_parameter(Name=_status_parameter(settings))["Parameter"]["Value"]
     except ssm.exceptions.ParameterNotFound:
+        value = NEVER
+    if value == NEVER:
+        # Nothing to publish: the missing data is what the alarm reports.
         logger.warning("no restore drill has passed yet")
         return {"age_s": None}
     age = ((now or datetime.now(UTC)) - datetime.fromisoformat(value)).total_seconds()
@@ -154,9 +163,14 @@ def _live_url(settings: Settings) -> str:
 
 
 def _audit_key(settings: Settings) -> str:
-    if settings.audit_hash_key_secret_arn:
-        return str(read_secret_json(settings.audit_hash_key_secret_arn)["audit_hash_key"])
-    return settings.audit_hash_key.get_secret_value()
+    if not settings.audit_hash_key_secret_id:
+        return settings.audit_hash_key.get_secret_value()
+    key = read_secret_json(settings.audit_hash_key_secret_id).get("audit_hash_key")
+    if not isinstance(key, str) or len(key) < 16:
+        raise ConfigurationError(
+            "AUDIT_HASH_KEY_SECRET_ID: the secret needs an 'audit_hash_key' of 16+ characters"
+        )
+    return key
 
 
 def _status_parameter(settings: Settings) -> str:
