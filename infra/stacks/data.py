@@ -15,6 +15,7 @@ from infra.constructs.database.replicas import publish_endpoints
 from infra.constructs.handoff import Keys, publish
 from infra.constructs.keys import DataKeys
 from infra.constructs.network.imported import ImportedNetwork
+from infra.stacks.backup_copy import copy_vault_arn
 
 
 class DataStack(Stack):
@@ -63,6 +64,8 @@ class DataStack(Stack):
         self.backups = Backups(
             self, "Backups", prefix=prefix, plan_config=config.backup, key=keys.backups,
             database=self.database.primary,
+            copy_vault_arn=copy_vault_arn(config) if config.backup.cross_region_copy.enabled
+            else None,
         )  # fmt: skip
         publish_endpoints(self, prefix, self.database)
         for name, login in self.database.logins.items():
