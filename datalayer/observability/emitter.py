@@ -51,6 +51,9 @@ KINDS: Final[dict[Metric, Kind]] = {
     Metric.JOB_SUCCEEDED: Kind.COUNTER,
     Metric.JOB_FAILED: Kind.COUNTER,
     Metric.JOB_DURATION: Kind.DISTRIBUTION,
+    Metric.RESTORE_DRILL_RTO: Kind.GAUGE,
+    Metric.RESTORE_DRILL_RPO: Kind.GAUGE,
+    Metric.RESTORE_DRILL_AGE: Kind.GAUGE,
 }
 """How each metric the code emits aggregates. ``SlowStatementsLogged`` is absent: a log
 metric filter on the PostgreSQL log produces it, never the datalayer."""

@@ -51,7 +51,10 @@ _BACKUP_RESTORES = (
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
     "AWSBackupServiceRolePolicyForRestores"
 )
-_JOB_FUNCTIONS = ("Maintenance/Job/Function", "RestoreDrill/Validation/Function")
+_JOB_FUNCTIONS = {
+    "Maintenance/Job/Function": "the maintenance job",
+    "RestoreDrill/Validation/Function": "the restore-drill validation",
+}
 _BACKUP = (
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
 )
@@ -191,21 +194,22 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
     ),
     *(
         entry
-        for function in _JOB_FUNCTIONS
+        for function, job in _JOB_FUNCTIONS.items()
         for entry in (
             NagAcknowledgement(
                 "operations", f"{function}/ServiceRole", f"AwsSolutions-IAM4[{_LAMBDA_BASIC}]",
-                "AWS-maintained minimal Lambda logging policy (CreateLogStream/PutLogEvents).",
+                f"AWS-maintained minimal Lambda logging policy for {job} "
+                "(CreateLogStream/PutLogEvents only).",
             ),
             NagAcknowledgement(
                 "operations", f"{function}/ServiceRole", f"AwsSolutions-IAM4[{_LAMBDA_VPC}]",
-                "AWS-maintained policy Lambda needs to create its ENIs in the VPC (the job "
-                "reaches the database in private subnets).",
+                f"AWS-maintained policy Lambda needs to create the ENIs of {job} in the VPC "
+                "(it reaches the database in private subnets).",
             ),
             NagAcknowledgement(
                 "operations", function, "AwsSolutions-L1",
-                "Python 3.12 is pinned on purpose: the shared bundle's wheels are selected for "
-                "exactly this interpreter; the runtime and the wheel tag are upgraded together.",
+                f"Python 3.12 is pinned on purpose for {job}: the shared bundle's wheels are "
+                "selected for exactly this interpreter; runtime and wheel tag move together.",
             ),
         )
     ),

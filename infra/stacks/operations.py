@@ -58,7 +58,7 @@ class OperationsStack(Stack):
         )
         self.maintenance = MaintenanceJob(
             self, "Maintenance", prefix=prefix, environment_name=config.name,
-            maintenance=config.maintenance, retain=config.retain_on_delete, vpc=network.vpc,
+            maintenance=config.maintenance, vpc=network.vpc,
             subnets=network.app_subnets, security_group=network.groups["jobs"],
             database_secret=master_secret, database_key=keys.database, logs_key=keys.logs,
         )  # fmt: skip

@@ -33,7 +33,6 @@ class MaintenanceJob(Construct):
         prefix: str,
         environment_name: str,
         maintenance: MaintenanceConfig,
-        retain: bool,
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
@@ -52,7 +51,7 @@ class MaintenanceJob(Construct):
             description="nightly database maintenance (partitions, cleanup, statistics, indexes)",
             timeout=MAINTENANCE_TIMEOUT,
             log_retention_days=maintenance.log_retention_days,
-            retain=retain,
+            retain=False,  # the operations stack is stateless
             vpc=vpc,
             subnets=subnets,
             security_group=security_group,

@@ -25,6 +25,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.config.operations import RestoreDrillConfig
+from infra.constructs.handoff import parameter_name
 from infra.constructs.jobs.function import JobFunction
 from infra.constructs.secret_access import grant_decrypt_via_secrets_manager, secret_reference
 
@@ -123,6 +124,7 @@ class RestoreDrill(Construct):
         self.status_parameter = ssm.StringParameter(
             self,
             "LastPassed",
+            parameter_name=parameter_name(prefix, "restore-drill/last-passed"),
             description=f"{prefix}: time of the last restore drill that passed (set by the drill)",
             string_value="never",
         )
