@@ -111,9 +111,11 @@ async def validate_restored_copy(
     restored = Database.connect(restored_url, settings)
     try:
         reapplied = await reapply_ledger(restored, subjects, audit_key)
+        # One read-only pass in a transaction: the audit-chain check streams through a
+        # server-side cursor, which PostgreSQL only allows inside a transaction block.
         async with restored.write_engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
             report = await validate_database(connection, audit_key, erased_subjects=subjects)
+            await connection.rollback()
     finally:
         await restored.dispose()
     return report, len(reapplied), round(time.perf_counter() - started, 3)
