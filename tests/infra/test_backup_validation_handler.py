@@ -33,6 +33,7 @@ from datalayer.observability.emf import EmfBackend
 from datalayer.settings import Settings, load_settings
 from lambdas.backup_validation.handler import (
     AwsClients,
+    OpenInstance,
     report_drill_age,
     validate_restore_job,
 )
@@ -166,7 +167,7 @@ async def drill(
         postgres.drop_database(postgres.url(copy_name))
 
 
-def local_copy(drill: Drill) -> Any:
+def local_copy(drill: Drill) -> OpenInstance:
     """Reset the password on moto's instance (the real code), then connect to the copy."""
     copy = make_url(drill.copy_url)
 
