@@ -57,6 +57,7 @@ class Unit(StrEnum):
     COUNT = "Count"
     MILLISECONDS = "Milliseconds"
     PERCENT = "Percent"
+    SECONDS = "Seconds"
 
 
 class Metric(StrEnum):
@@ -102,10 +103,6 @@ class Metric(StrEnum):
     """Runs of a job (:class:`Job`) that failed."""
     JOB_DURATION = "JobDuration"
     """Duration of each run of a job."""
-    RESTORE_RECOVERY_TIME = "RestoreRecoveryTime"
-    """Achieved RTO of a restore drill: restore plus validation."""
-    RESTORE_RECOVERY_POINT = "RestoreRecoveryPoint"
-    """Achieved RPO of a restore drill: the age of the backup when it was restored."""
     RESTORE_CHECKS_FAILED = "RestoreChecksFailed"
     """Validation checks that failed on a restored copy (0 on a clean drill, always emitted)."""
     MAINTENANCE_ITEMS = "MaintenanceItems"
@@ -124,6 +121,12 @@ class Metric(StrEnum):
     """Share of consenting people who withdrew in the report's month, in percent."""
     AUDIT_CHAIN_INTACT = "AuditChainIntact"
     """1 when the audit hash chain verified intact at the compliance report, else 0."""
+    RESTORE_DRILL_RTO = "RestoreDrillRto"
+    """Achieved recovery time of a restore drill: restore job duration plus validation."""
+    RESTORE_DRILL_RPO = "RestoreDrillRpo"
+    """Achieved recovery point of a restore drill: age of the recovery point at restore."""
+    RESTORE_DRILL_AGE = "RestoreDrillAge"
+    """Time since the last restore drill that passed (published daily; alarmed when old)."""
 
 
 UNITS: Final[dict[Metric, Unit]] = {
@@ -147,8 +150,6 @@ UNITS: Final[dict[Metric, Unit]] = {
     Metric.JOB_SUCCEEDED: Unit.COUNT,
     Metric.JOB_FAILED: Unit.COUNT,
     Metric.JOB_DURATION: Unit.MILLISECONDS,
-    Metric.RESTORE_RECOVERY_TIME: Unit.MILLISECONDS,
-    Metric.RESTORE_RECOVERY_POINT: Unit.MILLISECONDS,
     Metric.RESTORE_CHECKS_FAILED: Unit.COUNT,
     Metric.MAINTENANCE_ITEMS: Unit.COUNT,
     Metric.GDPR_EXPORTS_REQUESTED: Unit.COUNT,
@@ -158,6 +159,9 @@ UNITS: Final[dict[Metric, Unit]] = {
     Metric.GDPR_DELETIONS_COMPLETED: Unit.COUNT,
     Metric.CONSENT_WITHDRAWAL_RATE: Unit.PERCENT,
     Metric.AUDIT_CHAIN_INTACT: Unit.COUNT,
+    Metric.RESTORE_DRILL_RTO: Unit.SECONDS,
+    Metric.RESTORE_DRILL_RPO: Unit.SECONDS,
+    Metric.RESTORE_DRILL_AGE: Unit.SECONDS,
 }
 """The unit each metric is emitted in."""
 

@@ -215,6 +215,12 @@ class Settings(BaseSettings):
         default=1000, description="Rows the erasure job deletes per transaction."
     )
     # ------------------------------------------------------------------------------------------
+    # --- Restore drill (lambdas/backup_validation) -------------------------------------------
+    restore_drill_status_parameter: str | None = Field(
+        default=None,
+        description="SSM parameter holding the time of the last restore drill that passed.",
+    )
+    # ------------------------------------------------------------------------------------------
 
     # --- Cache (datalayer/cache): L1 in process, L2 Redis at REDIS_URL -------------------
     cache_l1_max_bytes: PositiveInt = Field(

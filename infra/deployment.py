@@ -16,6 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 from infra.compliance.checkov import skip_checkov_checks
 from infra.compliance.nag import acknowledge
 from infra.config import EnvironmentConfig
+from infra.stacks.backup_copy import BackupCopyStack
 from infra.stacks.data import DataStack
 from infra.stacks.keys import KeysStack
 from infra.stacks.monitoring import MonitoringStack
@@ -39,11 +40,18 @@ class Deployment:
     services: ServicesStack
     operations: OperationsStack
     monitoring: MonitoringStack
+    backup_copy: BackupCopyStack | None = None
+    """The copy vault in the other region (``backup.cross_region_copy.enabled`` only)."""
 
     @property
     def stacks(self) -> list[Stack]:
-        """All stacks, in deployment order."""
+        """The six stacks of the home region, in deployment order."""
         return list(self.by_kind.values())
+
+    @property
+    def all_stacks(self) -> list[Stack]:
+        """Every stack, the copy region's first when there is one."""
+        return [*([self.backup_copy] if self.backup_copy else []), *self.stacks]
 
     @property
     def by_kind(self) -> dict[str, Stack]:
@@ -89,6 +97,17 @@ def build(app: App, config: EnvironmentConfig) -> Deployment:
         app, f"{prefix}-network", config=config, logs_key=keys.keys.logs,
         **common("network", "VPC, endpoints, flow logs, security groups", stateful=False),
     )  # fmt: skip
+    copy = config.backup.cross_region_copy
+    backup_copy = (
+        BackupCopyStack(
+            app, f"{prefix}-backup-copy", config=config, stack_name=f"{prefix}-backup-copy",
+            env=Environment(account=config.account, region=copy.region),
+            description=f"{prefix}: vault and key for cross-region backup copies ({copy.region})",
+            termination_protection=config.retain_on_delete,
+        )
+        if copy.enabled
+        else None
+    )  # fmt: skip
     data = DataStack(
         app, f"{prefix}-data", config=config, keys=keys.keys,
         **common("data", "RDS PostgreSQL, Valkey cache, AWS Backup", stateful=True),
@@ -108,11 +127,13 @@ def build(app: App, config: EnvironmentConfig) -> Deployment:
     # Later stacks read earlier ones through SSM parameters, not exports: the order of
     # deployment is declared here instead of following from references.
     data.add_stack_dependency(network, "reads the network's SSM parameters")
+    if backup_copy is not None:
+        data.add_stack_dependency(backup_copy, "copies the weekly backups into its vault")
     services.add_stack_dependency(data, "reads the database's SSM parameters")
     operations.add_stack_dependency(services, "restarts the PgBouncer service by name")
     monitoring.add_stack_dependency(services, "reads the PgBouncer load balancer's SSM parameters")
-    deployment = Deployment(keys, network, data, services, operations, monitoring)
-    for stack in deployment.stacks:
+    deployment = Deployment(keys, network, data, services, operations, monitoring, backup_copy)
+    for stack in deployment.all_stacks:
         Tags.of(stack).add("project", config.project)
         Tags.of(stack).add("environment", config.name)
         Tags.of(stack).add("managed-by", "aws-cdk")

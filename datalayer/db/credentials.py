@@ -176,3 +176,14 @@ def install_credentials(engine: AsyncEngine, provider: SecretsManagerCredentials
                 raise
             cparams.update(user=fresh.username, password=fresh.password.get_secret_value())
             return dialect.connect(*cargs, **cparams)
+
+
+def audit_hash_key(settings: Settings) -> str:
+    """The audit HMAC key: the ``key`` field of the secret ``AUDIT_HASH_KEY_SECRET_ARN`` when
+    set (deployed jobs), else ``AUDIT_HASH_KEY``."""
+    if settings.audit_hash_key_secret_arn is None:
+        return settings.audit_hash_key.get_secret_value()
+    key = read_secret_json(settings.audit_hash_key_secret_arn).get("key")
+    if not isinstance(key, str) or len(key) < 16:
+        raise ConfigurationError("AUDIT_HASH_KEY_SECRET_ARN: the secret has no usable 'key'")
+    return key

@@ -51,8 +51,6 @@ KINDS: Final[dict[Metric, Kind]] = {
     Metric.JOB_SUCCEEDED: Kind.COUNTER,
     Metric.JOB_FAILED: Kind.COUNTER,
     Metric.JOB_DURATION: Kind.DISTRIBUTION,
-    Metric.RESTORE_RECOVERY_TIME: Kind.DISTRIBUTION,
-    Metric.RESTORE_RECOVERY_POINT: Kind.DISTRIBUTION,
     Metric.RESTORE_CHECKS_FAILED: Kind.COUNTER,
     Metric.MAINTENANCE_ITEMS: Kind.COUNTER,
     Metric.GDPR_EXPORTS_REQUESTED: Kind.GAUGE,
@@ -62,6 +60,9 @@ KINDS: Final[dict[Metric, Kind]] = {
     Metric.GDPR_DELETIONS_COMPLETED: Kind.GAUGE,
     Metric.CONSENT_WITHDRAWAL_RATE: Kind.GAUGE,
     Metric.AUDIT_CHAIN_INTACT: Kind.GAUGE,
+    Metric.RESTORE_DRILL_RTO: Kind.GAUGE,
+    Metric.RESTORE_DRILL_RPO: Kind.GAUGE,
+    Metric.RESTORE_DRILL_AGE: Kind.GAUGE,
 }
 """How each metric the code emits aggregates. ``SlowStatementsLogged`` is absent: a log
 metric filter on the PostgreSQL log produces it, never the datalayer."""

@@ -124,6 +124,6 @@ def drop_database(server_url: str, name: str) -> None:
 def publish_drill(result: DrillResult, emitter: Metrics | None = None) -> None:
     """Publish the drill's achieved RTO and RPO and its failed-check count as metrics."""
     metrics = emitter or default_metrics
-    metrics.observe(Metric.RESTORE_RECOVERY_TIME, result.rto_s * 1000)
-    metrics.observe(Metric.RESTORE_RECOVERY_POINT, result.rpo_s * 1000)
+    metrics.gauge(Metric.RESTORE_DRILL_RTO, result.rto_s)
+    metrics.gauge(Metric.RESTORE_DRILL_RPO, result.rpo_s)
     metrics.count(Metric.RESTORE_CHECKS_FAILED, len(result.report.failed))

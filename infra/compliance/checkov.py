@@ -65,6 +65,19 @@ SKIPS: tuple[CheckovSkip, ...] = (
         "The environment holds no secret (a secret ARN, an SSL mode and log settings); Lambda "
         "encrypts it at rest with its service key. Credentials are fetched at run time.",
     ),
+    *(
+        CheckovSkip("operations", function, check, reason)
+        for function in ("Maintenance/Job/Function", "RestoreDrill/Validation/Function")
+        for check, reason in {
+            "CKV_AWS_116": "Invoked by EventBridge with retries off on purpose: a failed run "
+            "is counted (JobFailed) and alarmed, and the next scheduled run starts over "
+            "idempotently; a DLQ would hold events nobody replays.",
+            "CKV_AWS_115": "No reserved concurrency: it fails in accounts with a low "
+            "concurrency quota; one schedule or one restore job starts at most one run.",
+            "CKV_AWS_173": "The environment holds no secret (secret ids, a parameter name, "
+            "metric and log settings); Lambda encrypts it at rest with its service key.",
+        }.items()
+    ),
     CheckovSkip(
         "services", "PgBouncer/Lb", "CKV_AWS_91",
         "NLB access logs are only produced for TLS listeners; this NLB forwards TCP with TLS "

@@ -53,6 +53,14 @@ _LAMBDA_VPC = (
 _RDS_MONITORING = (
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 )
+_BACKUP_RESTORES = (
+    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+    "AWSBackupServiceRolePolicyForRestores"
+)
+_JOB_FUNCTIONS = {
+    "Maintenance/Job/Function": "the maintenance job",
+    "RestoreDrill/Validation/Function": "the restore-drill validation",
+}
 _BACKUP = (
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
 )
@@ -229,6 +237,44 @@ ACKNOWLEDGEMENTS: tuple[NagAcknowledgement, ...] = (
         "The export job writes one object per request (its id is the key) under the "
         "exports/ prefix of the exports bucket; the wildcard is limited to that prefix, and "
         "only PutObject and GetObject are allowed.",
+    ),
+    *(
+        entry
+        for function, job in _JOB_FUNCTIONS.items()
+        for entry in (
+            NagAcknowledgement(
+                "operations", f"{function}/ServiceRole", f"AwsSolutions-IAM4[{_LAMBDA_BASIC}]",
+                f"AWS-maintained minimal Lambda logging policy for {job} "
+                "(CreateLogStream/PutLogEvents only).",
+            ),
+            NagAcknowledgement(
+                "operations", f"{function}/ServiceRole", f"AwsSolutions-IAM4[{_LAMBDA_VPC}]",
+                f"AWS-maintained policy Lambda needs to create the ENIs of {job} in the VPC "
+                "(it reaches the database in private subnets).",
+            ),
+            NagAcknowledgement(
+                "operations", function, "AwsSolutions-L1",
+                f"Python 3.12 is pinned on purpose for {job}: the shared bundle's wheels are "
+                "selected for exactly this interpreter; runtime and wheel tag move together.",
+            ),
+        )
+    ),
+    NagAcknowledgement(
+        "operations", "RestoreDrill/RestoreRole", f"AwsSolutions-IAM4[{_BACKUP_RESTORES}]",
+        "AWS-maintained restore policy for AWS Backup restore testing; the role can only be "
+        "assumed by backup.amazonaws.com and is used by the drill's restore selection only.",
+    ),
+    NagAcknowledgement(
+        "operations", "RestoreDrill/Validation/Function/ServiceRole/DefaultPolicy",
+        "AwsSolutions-IAM5[Resource::arn:aws:rds:{region}:{account}:db:awsbackup-restore-test-*]",
+        "Restore testing names each temporary instance awsbackup-restore-test-<random>; the "
+        "wildcard limits password resets to those instances, never the primary or a replica.",
+    ),
+    NagAcknowledgement(
+        "operations", "RestoreDrill/Validation/Function/ServiceRole/DefaultPolicy",
+        "AwsSolutions-IAM5[Resource::*]",
+        "backup:DescribeRestoreJob and backup:PutRestoreValidationResult act on restore "
+        "jobs, which have no ARN (AWS requires '*').",
     ),
 )  # fmt: skip
 

@@ -29,6 +29,14 @@ from infra.config.catalog import (
     RDS_MONITORING_INTERVALS,
     check_instance_class,
 )
+from infra.config.operations import (
+    CrossRegionCopyConfig,
+    MaintenanceConfig,
+    RestoreDrillConfig,
+    parse_cross_region_copy,
+    parse_maintenance,
+    parse_restore_drill,
+)
 from infra.config.reader import ConfigError, Section, deep_merge
 
 __all__ = [
@@ -159,6 +167,7 @@ class BackupConfig:
     vault_lock_mode: Literal["governance", "compliance"]
     lock_min_retention_days: int
     lock_max_retention_days: int
+    cross_region_copy: CrossRegionCopyConfig
 
 
 @dataclass(frozen=True)
@@ -179,6 +188,8 @@ class EnvironmentConfig:
     pull_through: tuple[PullThroughRule, ...]
     alarms: AlarmThresholds
     alerting: AlertingConfig
+    restore_drill: RestoreDrillConfig
+    maintenance: MaintenanceConfig
 
     @property
     def prefix(self) -> str:
@@ -224,10 +235,12 @@ def _environment(root: Section, name: str) -> EnvironmentConfig:
         database=_database(root.section("database")),
         cache=_cache(root.section("cache")),
         pgbouncer=_pgbouncer(root.section("pgbouncer")),
-        backup=_backup(root.section("backup")),
+        backup=_backup(root.section("backup"), region),
         pull_through=_pull_through(root.section("pull_through_cache")),
         alarms=parse_alarms(root.section("alarms")),
         alerting=parse_alerting(root.section("alerting")),
+        restore_drill=parse_restore_drill(root.section("restore_drill")),
+        maintenance=parse_maintenance(root.section("maintenance")),
     )
     root.reject_unknown_keys()
     if config.network.nat_gateways == 0:
@@ -375,7 +388,7 @@ def _pgbouncer(section: Section) -> PgBouncerConfig:
     return config
 
 
-def _backup(section: Section) -> BackupConfig:
+def _backup(section: Section, region: str) -> BackupConfig:
     config = BackupConfig(
         weekly_schedule=section.string(
             "weekly_schedule", pattern=r"cron\(.+\)", hint="an EventBridge cron(...) expression"
@@ -384,6 +397,7 @@ def _backup(section: Section) -> BackupConfig:
         vault_lock_mode=section.choice("vault_lock_mode", ("governance", "compliance")),
         lock_min_retention_days=section.integer("lock_min_retention_days", minimum=1),
         lock_max_retention_days=section.integer("lock_max_retention_days", maximum=36500),
+        cross_region_copy=parse_cross_region_copy(section.section("cross_region_copy"), region),
     )
     kept = 7 * config.weekly_retention_weeks
     if not config.lock_min_retention_days <= kept <= config.lock_max_retention_days:

@@ -37,6 +37,7 @@ class Backups(Construct):
         plan_config: BackupConfig,
         key: kms.IKey,
         database: rds.IDatabaseInstance,
+        copy_vault_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # CloudFormation requires a name; the first block of the stack's id makes it unique
@@ -69,6 +70,7 @@ class Backups(Construct):
                 enable_continuous_backup=False,
                 start_window=Duration.hours(1),
                 completion_window=Duration.hours(4),
+                copy_actions=self._copy_actions(copy_vault_arn, plan_config),
             )
         )
         self.selection = self.plan.add_selection(
@@ -77,6 +79,21 @@ class Backups(Construct):
             resources=[backup.BackupResource.from_rds_database_instance(database)],
             allow_restores=False,
         )
+
+    def _copy_actions(
+        self, copy_vault_arn: str | None, plan_config: BackupConfig
+    ) -> list[backup.BackupPlanCopyActionProps] | None:
+        """Each weekly point is copied to the other region's vault and kept as long there."""
+        if copy_vault_arn is None:
+            return None
+        return [
+            backup.BackupPlanCopyActionProps(
+                destination_backup_vault=backup.BackupVault.from_backup_vault_arn(
+                    self, "CopyVault", copy_vault_arn
+                ),
+                delete_after=Duration.days(7 * plan_config.weekly_retention_weeks),
+            )
+        ]
 
 
 def vault_lock(plan_config: BackupConfig) -> backup.LockConfiguration:

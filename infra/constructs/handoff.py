@@ -52,6 +52,7 @@ class Keys:
     PRIMARY_HOST = "database/primary-host"
     READ_HOST = "database/read-host"
     REPLICA_ENDPOINTS = "database/replica-endpoints"
+    DATABASE_SUBNET_GROUP = "database/subnet-group"
     PGBOUNCER_LB = "pgbouncer/load-balancer-arn"
     PGBOUNCER_TARGETS = "pgbouncer/target-group-arn"
     EXPORTS_BUCKET = "gdpr/exports-bucket-name"

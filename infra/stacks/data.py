@@ -17,6 +17,7 @@ from infra.constructs.gdpr_storage import GdprStorage
 from infra.constructs.handoff import Keys, publish
 from infra.constructs.keys import DataKeys
 from infra.constructs.network.imported import ImportedNetwork
+from infra.stacks.backup_copy import copy_vault_arn
 
 
 class DataStack(Stack):
@@ -65,6 +66,8 @@ class DataStack(Stack):
         self.backups = Backups(
             self, "Backups", prefix=prefix, plan_config=config.backup, key=keys.backups,
             database=self.database.primary,
+            copy_vault_arn=copy_vault_arn(config) if config.backup.cross_region_copy.enabled
+            else None,
         )  # fmt: skip
         self.gdpr = GdprStorage(
             self, "Gdpr", prefix=prefix, exports_key=keys.exports, secrets_key=keys.database,
@@ -74,3 +77,7 @@ class DataStack(Stack):
         for name, login in self.database.logins.items():
             publish(self, prefix, Keys.secret(name), login.secret.secret_arn, f"{name} secret")
         publish(self, prefix, Keys.secret("cache"), self.cache.auth_token.secret_arn, "cache AUTH")
+        publish(
+            self, prefix, Keys.DATABASE_SUBNET_GROUP, self.database.subnet_group.subnet_group_name,
+            "database subnet group (the restore drill restores into it)",
+        )  # fmt: skip

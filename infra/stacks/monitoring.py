@@ -16,6 +16,7 @@ from infra.constructs.cache import node_ids
 from infra.constructs.database.instances import replica_identifier
 from infra.constructs.handoff import Keys, read
 from infra.constructs.keys import DataKeys
+from infra.constructs.monitoring.backup_alarms import BackupAlarms
 from infra.constructs.monitoring.dashboards import Monitoring
 from infra.constructs.monitoring.gdpr_queues import GdprQueueAlarms
 from infra.constructs.monitoring.resources import MonitoredResources
@@ -63,6 +64,10 @@ class MonitoringStack(Stack):
         )
 
         self.gdpr_queues = GdprQueueAlarms(self, "GdprQueues", prefix=prefix, topics=topics)
+        self.backup_alarms = BackupAlarms(
+            self, "BackupAlarms", prefix=prefix, environment_name=config.name, topics=topics,
+            max_drill_age_days=config.restore_drill.max_age_days,
+        )  # fmt: skip
 
     def _instance(self, construct_id: str, identifier: str) -> rds.IDatabaseInstance:
         # Metrics and dashboards only use the identifier; the endpoint is never rendered.

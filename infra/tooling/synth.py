@@ -24,6 +24,8 @@ from infra.deployment import APP_CONTEXT, build
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "staging", "prod")
 STACK_KINDS = ("keys", "network", "data", "services", "operations", "monitoring")
+BACKUP_COPY = "backup-copy"
+"""Kind of the copy region's stack, present where cross-region copies are on."""
 
 
 def cdk_context() -> dict[str, Any]:
@@ -106,7 +108,10 @@ def synthesize(
     except RuntimeError as error:  # jsii surfaces the CDK ValidationError as RuntimeError
         result.validation_error = str(error).splitlines()[0]
     result.seconds = time.perf_counter() - started
-    for kind, stack in zip(STACK_KINDS, deployment.stacks, strict=True):
+    stacks = list(zip(STACK_KINDS, deployment.stacks, strict=True))
+    if deployment.backup_copy is not None:
+        stacks.append((BACKUP_COPY, deployment.backup_copy))
+    for kind, stack in stacks:
         path = outdir / f"{stack.stack_name}.template.json"
         result.template_paths[kind] = path
         result.templates[kind] = json.loads(path.read_text())

@@ -20,7 +20,7 @@ from typing import TypeVar
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from datalayer.db import Database
-from datalayer.db.credentials import credentials_provider, read_secret_json
+from datalayer.db.credentials import audit_hash_key, credentials_provider
 from datalayer.errors import ConfigurationError, InvalidInputError
 from datalayer.metric_names import Job
 from datalayer.observability.emf import EmfBackend
@@ -37,13 +37,8 @@ def configure_metrics(settings: Settings) -> None:
 
 
 def audit_key(settings: Settings) -> str:
-    """The audit HMAC key: from ``AUDIT_HASH_KEY_SECRET_ARN`` (field ``key``) when set."""
-    if settings.audit_hash_key_secret_arn is None:
-        return settings.audit_hash_key.get_secret_value()
-    key = read_secret_json(settings.audit_hash_key_secret_arn).get("key")
-    if not isinstance(key, str) or len(key) < 16:
-        raise ConfigurationError("AUDIT_HASH_KEY_SECRET_ARN: the secret has no usable 'key'")
-    return key
+    """The audit HMAC key (see :func:`datalayer.db.credentials.audit_hash_key`)."""
+    return audit_hash_key(settings)
 
 
 def database_url(settings: Settings) -> str:

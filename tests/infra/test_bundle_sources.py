@@ -6,12 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.constructs.jobs.migrate import MIGRATE_SOURCES
-from infra.constructs.jobs.packaging import copy_sources
+from infra.constructs.jobs.packaging import BUNDLE_SOURCES, copy_sources
 
 
 def test_bundle_holds_the_datalayer_without_local(tmp_path: Path) -> None:
-    copy_sources(MIGRATE_SOURCES, tmp_path)
+    copy_sources(BUNDLE_SOURCES, tmp_path)
     assert (tmp_path / "datalayer" / "migrations" / "versions").is_dir()
     assert (tmp_path / "lambdas" / "migrate" / "handler.py").exists()
     assert not (tmp_path / "datalayer" / "local").exists()

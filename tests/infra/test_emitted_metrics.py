@@ -6,7 +6,8 @@ the datalayer's emitter through the real CloudWatch EMF backend, and every pair 
 in the EMF documents with exactly those dimensions.
 
 Real workload: query latency and slow queries (query monitor on a real PostgreSQL), pool
-usage (a real engine's pool), PgBouncer figures (a real PgBouncer's admin console).
+usage (a real engine's pool), PgBouncer figures (a real PgBouncer's admin console), the
+restore drill's job failure and age report (the validation Lambda's code, moto for SSM).
 Pending wiring (direct emitter calls stand in for code that does not call the emitter yet):
 see ``PENDING_WIRING``; once the cache and vector search call the emitter, replace them.
 """
@@ -21,18 +22,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import psycopg
 import pytest
+from moto import mock_aws
 from sqlalchemy import text
 
 from datalayer.db import Database
-from datalayer.metric_names import NAMESPACE, Metric
+from datalayer.metric_names import NAMESPACE, Job, Metric
+from datalayer.observability import job_run, metrics
 from datalayer.observability.emf import EmfBackend
 from datalayer.observability.emitter import Metrics
 from datalayer.observability.pgbouncer import collect, publish
 from datalayer.observability.pool import PoolMonitor
 from datalayer.observability.queries import QueryMonitor
+from datalayer.settings import load_settings
 from infra.tooling.synth import SynthResult
+from lambdas.backup_validation.handler import report_drill_age
 from tests.services import PgBouncerHarness, PostgresHarness
 
 Pair = tuple[str, frozenset[tuple[str, str]]]
@@ -136,6 +142,18 @@ async def real_workload(emitter: Metrics, db: Database, bouncer: PgBouncerHarnes
     pool.sample()
     monitor.detach(db.write_engine)
     await asyncio.to_thread(_pgbouncer_workload, emitter, bouncer)
+    _restore_drill_workload(emitter)
+
+
+def _restore_drill_workload(emitter: Metrics) -> None:
+    """A failed validation run (the handler's job_run) and the daily age report."""
+    with pytest.raises(RuntimeError), job_run(Job.BACKUP_VALIDATION, emitter):
+        raise RuntimeError("validation failed")
+    name = "/recipe/test/restore-drill/last-passed"
+    with mock_aws(), metrics.use(emitter.backend, environment=emitter.environment):
+        client = boto3.client("ssm", region_name="us-east-1")
+        client.put_parameter(Name=name, Value="2026-01-01T00:00:00+00:00", Type="String")
+        report_drill_age(load_settings(restore_drill_status_parameter=name), client)
 
 
 def _pgbouncer_workload(emitter: Metrics, bouncer: PgBouncerHarness) -> None:

@@ -8,13 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.constructs.jobs.gdpr import (
-    GDPR_REQUIREMENTS,
-    GDPR_SOURCES,
-    MAX_CONCURRENCY,
-    MAX_RECEIVES,
-)
-from infra.constructs.jobs.packaging import copy_sources
+from infra.constructs.jobs.gdpr import MAX_CONCURRENCY, MAX_RECEIVES
+from infra.constructs.jobs.packaging import BUNDLE_REQUIREMENTS, BUNDLE_SOURCES, copy_sources
 from infra.tooling.synth import SynthResult
 from tests.infra.conftest import only, repo_root, resources_of, text_of
 
@@ -322,8 +317,10 @@ def _pins(path: Path) -> dict[str, str]:
     return result
 
 
-def test_gdpr_bundle_imports_its_handlers_with_the_datalayer_pins(tmp_path: Path) -> None:
-    copy_sources(GDPR_SOURCES, tmp_path)
+def test_the_shared_bundle_imports_the_gdpr_handlers_with_the_datalayer_pins(
+    tmp_path: Path,
+) -> None:
+    copy_sources(BUNDLE_SOURCES, tmp_path)
     assert not (tmp_path / "datalayer" / "local").exists()
     probe = (
         "import sys; sys.modules['datalayer.local'] = None; "
@@ -343,7 +340,7 @@ def test_gdpr_bundle_imports_its_handlers_with_the_datalayer_pins(tmp_path: Path
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    bundle = _pins(repo_root() / GDPR_REQUIREMENTS)
+    bundle = _pins(repo_root() / BUNDLE_REQUIREMENTS)
     datalayer = _pins(repo_root() / "requirements.txt")
     shared = set(bundle) & set(datalayer)
     assert {"sqlalchemy", "psycopg", "pydantic-settings"} <= shared

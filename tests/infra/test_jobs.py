@@ -117,7 +117,7 @@ def test_lambda_requirements_pin_the_same_versions_as_the_datalayer() -> None:
                 result[name.split("[")[0].lower()] = version
         return result
 
-    lambda_pins = pins(repo_root() / "lambdas" / "migrate" / "requirements.txt")
+    lambda_pins = pins(repo_root() / "lambdas" / "requirements.txt")
     datalayer_pins = pins(repo_root() / "requirements.txt")
     shared = set(lambda_pins) & set(datalayer_pins)
     assert {"sqlalchemy", "psycopg", "alembic"} <= shared

@@ -133,7 +133,11 @@ def test_undelivered_backup_failures_page(synth: dict[str, SynthResult], env: st
     template = synth[env].templates["monitoring"]
     alarm = _alarms(synth, env)[f"recipe-{env}-backup-notification-undelivered"]
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Events", "FailedInvocations")
-    (rule_id,) = resources_of(template, "AWS::Events::Rule")
+    (rule_id,) = [
+        lid
+        for lid, rule in resources_of(template, "AWS::Events::Rule").items()
+        if rule["Properties"]["Name"] == f"recipe-{env}-backup-job-failed"
+    ]
     assert alarm["Dimensions"] == [{"Name": "RuleName", "Value": {"Ref": rule_id}}]
     assert _topics(synth, env)[alarm["AlarmActions"][0]["Ref"]] == "critical"
 
@@ -262,7 +266,13 @@ def test_three_dashboards_with_the_seed_widgets(synth: dict[str, SynthResult], e
 
 def test_failed_backups_page_immediately(synth: dict[str, SynthResult], env: str) -> None:
     template = synth[env].templates["monitoring"]
-    rule = only(resources_of(template, "AWS::Events::Rule"))["Properties"]
+    rule = only(
+        {
+            lid: rule
+            for lid, rule in resources_of(template, "AWS::Events::Rule").items()
+            if rule["Properties"]["EventPattern"]["detail-type"] == ["Backup Job State Change"]
+        }
+    )["Properties"]
     assert rule["EventPattern"]["detail"]["state"] == ["FAILED", "ABORTED", "EXPIRED"]
     (target,) = rule["Targets"]
     assert _topics(synth, env)[target["Arn"]["Ref"]] == "critical"

@@ -13,7 +13,13 @@ def test_rotation_of_the_auth_user_redeploys_pgbouncer(
     synth: dict[str, SynthResult], env: str
 ) -> None:
     template = synth[env].templates["operations"]
-    rule = only(resources_of(template, "AWS::Events::Rule"))["Properties"]
+    rule = only(
+        {
+            lid: rule
+            for lid, rule in resources_of(template, "AWS::Events::Rule").items()
+            if rule["Properties"].get("EventPattern", {}).get("source") == ["aws.secretsmanager"]
+        }
+    )["Properties"]
     pattern = rule["EventPattern"]
     assert pattern["source"] == ["aws.secretsmanager"]
     assert pattern["detail"]["eventName"] == ["RotationSucceeded"]

@@ -123,7 +123,7 @@ class Database(Construct):
                 )
             ],
         )
-        self.primary_identifier = f"{prefix}-primary"
+        self.primary_identifier = primary_identifier(prefix)
         primary_logs = self._log_groups("Primary", self.primary_identifier, PRIMARY_LOG_EXPORTS)
         self.primary = rds.DatabaseInstance(
             self,
@@ -308,3 +308,8 @@ def _insights(
     if db.insights_mode == "advanced":
         return rds.DatabaseInsightsMode.ADVANCED, rds.PerformanceInsightRetention.MONTHS_15
     return rds.DatabaseInsightsMode.STANDARD, rds.PerformanceInsightRetention.DEFAULT
+
+
+def primary_identifier(prefix: str) -> str:
+    """The instance identifier of the primary."""
+    return f"{prefix}-primary"

@@ -34,12 +34,10 @@ from constructs import Construct
 from infra.config.catalog import retention
 from infra.constructs.gdpr_storage import AUDIT_KEY_NAME
 from infra.constructs.handoff import Keys, read
-from infra.constructs.jobs.packaging import LAMBDA_RUNTIME, python_lambda_code
+from infra.constructs.jobs.packaging import LAMBDA_RUNTIME, lambda_bundle
 from infra.constructs.network.imported import ImportedNetwork
 from infra.constructs.secret_access import grant_decrypt_via_secrets_manager
 
-GDPR_SOURCES = ("datalayer", "lambdas/__init__.py", "lambdas/gdpr")
-GDPR_REQUIREMENTS = "lambdas/gdpr/requirements.txt"
 EXPORTS_PREFIX = "exports/"
 MAX_RECEIVES = 5
 """Deliveries of a message before it moves to the dead-letter queue."""
@@ -135,7 +133,7 @@ class QueueJob(Construct):
             runtime=LAMBDA_RUNTIME,
             architecture=lambda_.Architecture.X86_64,
             handler=job.handler,
-            code=python_lambda_code(GDPR_REQUIREMENTS, GDPR_SOURCES),
+            code=lambda_bundle(),
             timeout=job.timeout,
             memory_size=job.memory_mb,
             vpc=network.vpc,

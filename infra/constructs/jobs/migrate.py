@@ -19,11 +19,10 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config.catalog import retention
-from infra.constructs.jobs.packaging import LAMBDA_RUNTIME, migrations_digest, python_lambda_code
+from infra.constructs.jobs.packaging import LAMBDA_RUNTIME, lambda_bundle, migrations_digest
 from infra.constructs.secret_access import grant_decrypt_via_secrets_manager, secret_reference
 
 MIGRATE_TIMEOUT = Duration.minutes(10)
-MIGRATE_SOURCES = ("datalayer", "lambdas/__init__.py", "lambdas/migrate")
 
 
 class Jobs(Construct):
@@ -63,7 +62,7 @@ class Jobs(Construct):
             runtime=LAMBDA_RUNTIME,
             architecture=lambda_.Architecture.X86_64,
             handler="lambdas.migrate.handler.handler",
-            code=python_lambda_code("lambdas/migrate/requirements.txt", MIGRATE_SOURCES),
+            code=lambda_bundle(),
             timeout=MIGRATE_TIMEOUT,
             memory_size=512,
             # No reserved concurrency: it fails in accounts with a low concurrency quota, and

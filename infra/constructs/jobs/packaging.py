@@ -27,6 +27,9 @@ LAMBDA_PYTHON_VERSION = "3.12"
 """Must match :data:`LAMBDA_RUNTIME`: pip selects wheels for this interpreter."""
 WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 MIGRATIONS_DIR = REPO_ROOT / "datalayer" / "migrations" / "versions"
+BUNDLE_REQUIREMENTS = "lambdas/requirements.txt"
+BUNDLE_SOURCES = ("datalayer", "lambdas")
+"""The one Lambda bundle: every job handler plus the datalayer (without datalayer/local)."""
 _SKIPPED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 
 
@@ -123,6 +126,33 @@ def copy_sources(sources: Sequence[str], output_dir: Path) -> None:
             shutil.copy2(origin, target)
 
 
+def bundle_hash(requirements: str, sources: Sequence[str]) -> str:
+    """Content hash of a bundle: its sources, its pins, the Python version and platforms."""
+    return tree_digest(
+        [REPO_ROOT / requirements, *(REPO_ROOT / source for source in sources)],
+        extra=(LAMBDA_PYTHON_VERSION, *WHEEL_PLATFORMS),
+    )
+
+
+def build_bundle(output_dir: Path) -> Path:
+    """Build the shared bundle into ``output_dir`` outside CDK (tests, inspection)."""
+    bundling = PipLocalBundling(
+        REPO_ROOT / BUNDLE_REQUIREMENTS,
+        BUNDLE_SOURCES,
+        bundle_hash(BUNDLE_REQUIREMENTS, BUNDLE_SOURCES),
+    )
+    bundling.try_bundle(str(output_dir))
+    return output_dir
+
+
+def lambda_bundle() -> lambda_.Code:
+    """The shared deployment package; every job function runs from it with its own handler.
+
+    All functions get the same asset hash, so CDK stages, uploads and stores it once.
+    """
+    return python_lambda_code(BUNDLE_REQUIREMENTS, BUNDLE_SOURCES)
+
+
 def python_lambda_code(requirements: str, sources: Sequence[str]) -> lambda_.Code:
     """Lambda code for the handler ``sources`` plus the pinned ``requirements``.
 
@@ -130,10 +160,7 @@ def python_lambda_code(requirements: str, sources: Sequence[str]) -> lambda_.Cod
     keeps the same custom hash, so snapshots and real synths agree.
     """
     requirements_path = REPO_ROOT / requirements
-    asset_hash = tree_digest(
-        [requirements_path, *(REPO_ROOT / source for source in sources)],
-        extra=(LAMBDA_PYTHON_VERSION, *WHEEL_PLATFORMS),
-    )
+    asset_hash = bundle_hash(requirements, sources)
     fallback = (
         f"pip install --no-compile -r {requirements} -t /asset-output"
         f" && cp -r --parents {' '.join(sources)} /asset-output/"

@@ -46,7 +46,7 @@ async def test_backup_create_restore_and_validate(
     assert "RTO" in validated.stdout and "passed" in validated.stdout
     published = emf_metrics(validated.stdout)
     assert published["RestoreChecksFailed"] == [0.0]
-    assert "RestoreRecoveryTime" in published and "RestoreRecoveryPoint" in published
+    assert "RestoreDrillRto" in published and "RestoreDrillRpo" in published
 
     # A copy whose audit chain was tampered with fails validation (exit 1).
     with psycopg.connect(database_url, autocommit=True) as connection:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-REQUIREMENTS = ROOT / "lambdas" / "pgbouncer_metrics" / "requirements.txt"
+REQUIREMENTS = ROOT / "lambdas" / "requirements.txt"
 # Import names of the distributions in REQUIREMENTS (and of their own dependencies).
 SHIPPED = {
     "sqlalchemy", "psycopg", "psycopg_binary", "pydantic", "pydantic_core", "pydantic_settings",

@@ -1,0 +1,1 @@
+"""Validation of AWS Backup restore tests (the monthly restore drill)."""
