@@ -195,5 +195,10 @@ class RedisStore:
     async def acknowledgements(self, ack_key: str) -> int:
         return int(await self.client.llen(ack_key))
 
+    async def delete(self, names: list[str]) -> None:
+        """Delete the payloads of these entries (their scopes' versions are untouched)."""
+        if names:
+            await self.client.delete(*(f"{self.prefix}e:{name}" for name in names))
+
     async def unlock(self, name: str, token: str) -> None:
         await self._unlock(keys=[f"{self.prefix}l:{name}"], args=[token])

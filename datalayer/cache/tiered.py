@@ -419,6 +419,21 @@ class TieredCache:
         else:
             await self.delivery.await_acknowledgements(*published)
 
+    async def purge(self, cache_keys: Iterable[CacheKey]) -> None:
+        """Delete these entries' bytes from this process's L1 and from Redis (GDPR erasure).
+
+        :meth:`invalidate` is what makes entries unreachable everywhere; this removes the
+        payloads of entries whose names are known instead of leaving them to expire.
+        Redis errors are left to the TTL (counted as cache errors).
+        """
+        names = sorted({key.name for key in cache_keys})
+        for name in names:
+            self.l1.discard(name)
+        store = self._store
+        if store is not None and names:
+            with contextlib.suppress(_Unavailable):
+                await self._guard(None, lambda: store.delete(names))
+
     # -- helpers -----------------------------------------------------------------------
 
     def _store_or_fail(self) -> RedisStore:
