@@ -112,6 +112,12 @@ class MemoryCache:
         """Drop the entry of ``key`` now (its bytes, not just its validity)."""
         self._entries.pop(key, None)
 
+    def discard_prefixed(self, prefixes: tuple[str, ...]) -> None:
+        """Drop every entry whose key starts with one of ``prefixes``."""
+        if prefixes:
+            for key in [key for key in self._entries if key.startswith(prefixes)]:
+                self._entries.pop(key, None)
+
     def invalidate_all(self) -> None:
         """Drop everything, including fills still running."""
         self._clock += 1

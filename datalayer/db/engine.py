@@ -154,7 +154,12 @@ class Database:
 
     @classmethod
     def connect(
-        cls, url: str, settings: Settings, *, read_urls: Sequence[str] | None = None
+        cls,
+        url: str,
+        settings: Settings,
+        *,
+        read_urls: Sequence[str] | None = None,
+        cache: TieredCache | None = None,
     ) -> Database:
         """Build engines for ``url`` and the replicas; nothing connects until first use.
 
@@ -167,7 +172,7 @@ class Database:
             create_engine_for(read_url, settings, application_name="datalayer-read")
             for read_url in replica_urls
         ]
-        database = cls(write, reads, policy=RoutingPolicy.from_settings(settings))
+        database = cls(write, reads, policy=RoutingPolicy.from_settings(settings), cache=cache)
         database.read_retry = ReadRetryPolicy.from_settings(settings)
         return database
 

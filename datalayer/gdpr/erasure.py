@@ -30,6 +30,7 @@ from datalayer.db import Database
 from datalayer.errors import InvalidInputError, NotFoundError
 from datalayer.gdpr.inventory import ROOT_TABLE, Inventory, load_inventory
 from datalayer.repositories.caching import invalidations
+from datalayer.repositories.recipes import search_key as recipe_search_key
 
 DEFAULT_BATCH_SIZE = 1000
 Checkpoint = Callable[[str], None]
@@ -149,7 +150,13 @@ async def erase_user(
         _forget_in_cache(session, user_id, recipe_ids)
         mark("completed")
     if db.cache is not None:
-        await db.cache.purge(_cache_entries(user_id, recipe_ids))
+        await db.cache.purge(
+            _cache_entries(user_id, recipe_ids),
+            name_prefixes=[
+                keys.user_recipes(user_id, "").name,
+                recipe_search_key(user_id, "").name,
+            ],
+        )
     return ErasureResult(subject_hash=subject, rows_erased=erased, residual_rows=residual)
 
 
