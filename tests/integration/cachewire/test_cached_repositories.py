@@ -36,8 +36,10 @@ async def test_user_profile(make_layer: Layer) -> None:
     renamed = await dl.users.update_user(user.id, {"username": user.username + "_2"})
     assert await dl.users.get_user_by_id(user.id) == renamed
     consented = await dl.users.update_consent(user.id, "2.0")
-    assert (await dl.users.get_user_by_id(user.id)).gdpr_consent_version == "2.0" == (
-        consented.gdpr_consent_version
+    assert (
+        (await dl.users.get_user_by_id(user.id)).gdpr_consent_version
+        == "2.0"
+        == (consented.gdpr_consent_version)
     )
     await dl.users.request_data_deletion(user.id)
     assert await dl.users.find_user_by_id(user.id) is None
