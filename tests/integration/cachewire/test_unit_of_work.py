@@ -12,7 +12,6 @@ from sqlalchemy import text
 
 from datalayer.cache import PendingInvalidations, keys
 from datalayer.db.engine import INVALIDATIONS
-from datalayer.errors import ConflictError
 from datalayer.runtime import DataLayer
 
 
@@ -64,20 +63,3 @@ async def test_rollback_drops_the_invalidations_and_commit_applies_them_once(
     async with dl.database.transaction() as session:  # nothing queued: nothing applied
         await session.execute(text("SELECT 1"))
     assert len(calls) == 1
-
-
-async def test_a_failed_repository_write_leaves_the_cache_as_it_was(
-    make_layer: Callable[..., Awaitable[DataLayer]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    dl = await make_layer()
-    first = await dl.users.create_user({"username": "cw_a1", "email": "cw_a1@example.com"})
-    second = await dl.users.create_user({"username": "cw_b1", "email": "cw_b1@example.com"})
-    assert await dl.users.find_user_by_id(first.id) == first  # cached
-    calls = _counting(dl, monkeypatch)
-    with pytest.raises(ConflictError):  # the UPDATE fails at COMMIT time or earlier
-        await dl.users.update_user(first.id, {"username": second.username})
-    assert calls == []
-    assert dl.cache is not None
-    hits = dl.cache.stats.totals().l1_hits
-    assert await dl.users.find_user_by_id(first.id) == first
-    assert dl.cache.stats.totals().l1_hits == hits + 1
