@@ -1,6 +1,6 @@
 """``python -m bench [--quick] [--only NAME] [--output-dir DIR]``: run the benchmarks.
 
-The full run (``make bench``) writes ``bench/results/{vector_search,gdpr,backup}.{json,md}``;
+The full run (``make bench``) writes ``bench/results/{vector_search,gdpr,backup,cache}.{json,md}``;
 ``--only`` runs one of them; ``--quick`` is a small smoke run that writes to a temporary
 directory unless told otherwise, so it never overwrites the committed results.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench import cache as cache_bench
 from bench.backup import FULL_BACKUP, QUICK_BACKUP, run_backup, write_backup_results
 from bench.environment import source_state
 from bench.gdpr import GDPR_FULL, GDPR_QUICK, run_gdpr, write_gdpr_results
@@ -100,10 +101,19 @@ def _backup(args: argparse.Namespace, source: Source) -> None:
     )
 
 
+def _cache(args: argparse.Namespace, source: Source) -> None:
+    config = cache_bench.QUICK if args.quick else cache_bench.FULL
+    config = dataclasses.replace(config, output_dir=_output(args, config.output_dir))
+    results = {"source": source, **cache_bench.run(config)}
+    cache_bench.write(results, config.output_dir)
+    Console().print((config.output_dir / "cache.md").read_text())
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace, Source], None]] = {
     "vector_search": _vector_search,
     "gdpr": _gdpr,
     "backup": _backup,
+    "cache": _cache,
 }
 
 

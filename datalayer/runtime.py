@@ -14,12 +14,15 @@ the ``async with`` block) disposes all of it. Repositories stay constructible on
 from __future__ import annotations
 
 import functools
+import uuid
 from types import TracebackType
 
 from datalayer import health as checks
+from datalayer.cache import TieredCache
 from datalayer.db import Database
 from datalayer.db.credentials import secret_database_url
 from datalayer.gdpr.consent import ConsentRepository
+from datalayer.observability.cache_metrics import CacheMetrics
 from datalayer.observability.setup import instrument_engines
 from datalayer.repositories.catalog import CatalogRepository
 from datalayer.repositories.conversations import ConversationRepository
@@ -37,9 +40,16 @@ from datalayer.settings import Settings, get_settings
 class DataLayer:
     """The database tier of one process: engines, repositories and cache."""
 
-    def __init__(self, database: Database, settings: Settings) -> None:
+    def __init__(
+        self, database: Database, settings: Settings, *, cache: TieredCache | None = None
+    ) -> None:
         self.settings = settings
         self.database = database
+        if cache is not None:
+            database.cache = cache
+        self.cache = database.cache
+        """The two-level cache the repositories read through (None: no cache)."""
+        self.cache_metrics = CacheMetrics(self.cache) if self.cache is not None else None
         self.instrumentation = instrument_engines(
             settings, database.write_engine, database.replica_engines
         )
@@ -65,7 +75,28 @@ class DataLayer:
         """
         settings = settings or get_settings()
         url = primary_url(settings, migrate_embedded=True)
-        return cls(Database.connect(url, settings), settings)
+        return cls(
+            Database.connect(url, settings), settings, cache=TieredCache.from_settings(settings)
+        )
+
+    async def start(self) -> None:
+        """Start the cache's invalidation subscriber (``async with`` does it for you).
+
+        Without it the cache still answers correctly, but with Redis configured L1 stays
+        off until the subscription is up.
+        """
+        if self.cache is not None:
+            await self.cache.start()
+
+    async def warm_user(self, user_id: uuid.UUID) -> int:
+        """Load a user's frequently read data into the cache (seed 000's warming): the
+        profile, the first page of recent recipes and the taste profile. Returns how many of
+        the three were found. Inactive or missing users warm nothing."""
+        if await self.users.find_user_by_id(user_id) is None:
+            return 0
+        await self.recipes.get_user_recipes(user_id)
+        found = await self.taste_profiles.find_taste_profile(user_id)
+        return 2 if found is None else 3
 
     async def health(self) -> checks.HealthReport:
         """Reachability and latency of the primary and every replica, replica lag and whether
@@ -95,12 +126,17 @@ class DataLayer:
         return checks.HealthReport(components=components, pools=pools, migrations=migrations)
 
     async def aclose(self) -> None:
-        """Dispose of every engine and connection this instance opened."""
+        """Close the cache and dispose of every engine and connection this instance opened."""
+        if self.cache_metrics is not None:
+            self.cache_metrics.detach()
+        if self.cache is not None:
+            await self.cache.aclose()
         for engine in {self.database.write_engine, *self.database.replica_engines}:
             self.instrumentation.queries.detach(engine)
         await self.database.dispose()
 
     async def __aenter__(self) -> DataLayer:
+        await self.start()
         return self
 
     async def __aexit__(

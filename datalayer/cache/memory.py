@@ -108,6 +108,16 @@ class MemoryCache:
             self._floor_tick = max(self._floor_tick, tick)
             self._floor_position = _max_position(self._floor_position, watermark)
 
+    def discard(self, key: str) -> None:
+        """Drop the entry of ``key`` now (its bytes, not just its validity)."""
+        self._entries.pop(key, None)
+
+    def discard_prefixed(self, prefixes: tuple[str, ...]) -> None:
+        """Drop every entry whose key starts with one of ``prefixes``."""
+        if prefixes:
+            for key in [key for key in self._entries if key.startswith(prefixes)]:
+                self._entries.pop(key, None)
+
     def invalidate_all(self) -> None:
         """Drop everything, including fills still running."""
         self._clock += 1

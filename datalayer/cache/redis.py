@@ -195,5 +195,20 @@ class RedisStore:
     async def acknowledgements(self, ack_key: str) -> int:
         return int(await self.client.llen(ack_key))
 
+    async def delete(self, names: list[str], prefixes: tuple[str, ...] = ()) -> None:
+        """Delete the payloads of these entries and of every entry named with one of
+        ``prefixes`` (an incremental SCAN; scope versions are untouched)."""
+        doomed = [f"{self.prefix}e:{name}" for name in names]
+        for prefix in prefixes:
+            pattern = f"{self.prefix}e:{_glob_escape(prefix)}*"
+            doomed += [key async for key in self.client.scan_iter(match=pattern, count=1000)]
+        if doomed:
+            await self.client.delete(*doomed)
+
     async def unlock(self, name: str, token: str) -> None:
         await self._unlock(keys=[f"{self.prefix}l:{name}"], args=[token])
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` with Redis glob metacharacters escaped."""
+    return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)

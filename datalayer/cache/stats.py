@@ -76,6 +76,11 @@ class CacheStats:
         """Call ``listener(event, data_type)`` on every future event."""
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop calling ``listener`` (no-op when it is not subscribed)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def snapshot(self) -> dict[DataType | None, TypeCounters]:
         """A copy of the counters, per data type (``None``: errors outside any read)."""
         return {data_type: replace(counters) for data_type, counters in self._counters.items()}

@@ -419,6 +419,27 @@ class TieredCache:
         else:
             await self.delivery.await_acknowledgements(*published)
 
+    async def purge(
+        self, cache_keys: Iterable[CacheKey], name_prefixes: Iterable[str] = ()
+    ) -> None:
+        """Delete entries' bytes from this process's L1 and from Redis (GDPR erasure).
+
+        :meth:`invalidate` is what makes entries unreachable everywhere; this removes their
+        payloads instead of leaving them to expire: the entries of ``cache_keys``, and every
+        entry whose name starts with one of ``name_prefixes`` (query variants, e.g.
+        ``user_recipes:{user_id}:``; found in Redis with an incremental SCAN, so keep it to
+        rare operations). Redis errors leave the rest to the TTL (counted as cache errors).
+        """
+        names = sorted({key.name for key in cache_keys})
+        prefixes = tuple(name_prefixes)
+        for name in names:
+            self.l1.discard(name)
+        self.l1.discard_prefixed(prefixes)
+        store = self._store
+        if store is not None:
+            with contextlib.suppress(_Unavailable):
+                await self._guard(None, lambda: store.delete(names, prefixes))
+
     # -- helpers -----------------------------------------------------------------------
 
     def _store_or_fail(self) -> RedisStore:

@@ -8,12 +8,12 @@ back on any error, and turns driver errors into the datalayer's error tree.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from datalayer.cache import CacheKey, Loaded, PendingInvalidations, TieredCache
 from datalayer.db.credentials import (
     SecretsManagerCredentials,
     credentials_provider,
@@ -36,9 +37,22 @@ from datalayer.db.routing import (
     RoutingPolicy,
     commit_position,
     consistency_scope,
+    parse_lsn,
 )
 from datalayer.errors import DataLayerError, UnavailableError, translate_db_error
 from datalayer.settings import Settings
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+T = TypeVar("T")
+
+INVALIDATIONS = "invalidations"
+"""``session.info`` key of the unit of work's :class:`~datalayer.cache.PendingInvalidations`."""
+ON_REPLICA = "on_replica"
+"""``session.info`` key set to ``True`` when a read transaction runs on a replica."""
+
+_REPLAY_POSITION_SQL = "SELECT pg_last_wal_replay_lsn()::text"
 
 
 def async_url(url: str) -> str:
@@ -125,8 +139,10 @@ class Database:
         read_engines: Sequence[AsyncEngine] = (),
         *,
         policy: RoutingPolicy | None = None,
+        cache: TieredCache | None = None,
     ) -> None:
         self.write_engine = write_engine
+        self.cache = cache
         self.replica_engines = list(read_engines)
         self.read_engine = self.replica_engines[0] if self.replica_engines else write_engine
         self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
@@ -138,7 +154,12 @@ class Database:
 
     @classmethod
     def connect(
-        cls, url: str, settings: Settings, *, read_urls: Sequence[str] | None = None
+        cls,
+        url: str,
+        settings: Settings,
+        *,
+        read_urls: Sequence[str] | None = None,
+        cache: TieredCache | None = None,
     ) -> Database:
         """Build engines for ``url`` and the replicas; nothing connects until first use.
 
@@ -151,7 +172,7 @@ class Database:
             create_engine_for(read_url, settings, application_name="datalayer-read")
             for read_url in replica_urls
         ]
-        database = cls(write, reads, policy=RoutingPolicy.from_settings(settings))
+        database = cls(write, reads, policy=RoutingPolicy.from_settings(settings), cache=cache)
         database.read_retry = ReadRetryPolicy.from_settings(settings)
         return database
 
@@ -165,24 +186,73 @@ class Database:
         """A session in one transaction on the primary, committed when the block exits.
 
         With replicas, the commit's WAL position is then recorded for read-your-writes.
+        With a cache, ``session.info[INVALIDATIONS]`` holds the transaction's
+        :class:`~datalayer.cache.PendingInvalidations`: applied (with the commit position
+        when known) after COMMIT and before the block returns, discarded on rollback.
         """
-        with self.routing.writing():
-            if not self.routing.has_replicas:
-                async with _unit_of_work(self._write_sessions) as session:
-                    yield session
-                return
-            try:
-                async with self.write_engine.connect() as connection:
-                    bound = async_sessionmaker(connection, expire_on_commit=False)
-                    async with _unit_of_work(bound) as session:
+        pending = None
+        if self.cache is not None:
+            pending = PendingInvalidations(self.cache)
+        try:
+            with self.routing.writing():
+                if not self.routing.has_replicas:
+                    async with _unit_of_work(self._write_sessions, pending) as session:
                         yield session
-                    try:
-                        position: int | None = await commit_position(connection)
-                    except (DBAPIError, SQLAlchemyError, psycopg.Error):
-                        position = None  # committed, but where is unknown: stay on the primary
-                    self.routing.record_write(position)
-            except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
-                raise translate_db_error(exc) from None
+                else:
+                    async with self._replicated(pending) as session:
+                        yield session
+        except BaseException:
+            if pending is not None:
+                pending.discard()
+            raise
+        if pending is not None:
+            await pending.apply()
+
+    @asynccontextmanager
+    async def _replicated(
+        self, pending: PendingInvalidations | None
+    ) -> AsyncIterator[AsyncSession]:
+        try:
+            async with self.write_engine.connect() as connection:
+                bound = async_sessionmaker(connection, expire_on_commit=False)
+                async with _unit_of_work(bound, pending) as session:
+                    yield session
+                try:
+                    position: int | None = await commit_position(connection)
+                except (DBAPIError, SQLAlchemyError, psycopg.Error):
+                    position = None  # committed, but where is unknown: stay on the primary
+                self.routing.record_write(position)
+                if pending is not None and position is not None:
+                    pending.at_position(position)
+        except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
+            raise translate_db_error(exc) from None
+
+    async def cached_read(
+        self,
+        key: CacheKey,
+        query: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        adapter: TypeAdapter[T],
+    ) -> T:
+        """``await query(session)`` in a read transaction, through the cache when there is one.
+
+        On a replica the replay position is read *before* the query, so the fill carries a
+        position no newer than the data it read: a fill from a replica that has not replayed
+        a committed write is never cached over that write's invalidation.
+        """
+        if self.cache is None:
+            async with self.read_transaction() as session:
+                return await query(session)
+
+        async def load() -> Loaded[T]:
+            async with self.read_transaction() as session:
+                position = None
+                if session.info.get(ON_REPLICA):
+                    replayed = (await session.execute(text(_REPLAY_POSITION_SQL))).scalar()
+                    position = parse_lsn(str(replayed)) if replayed else 0
+                return Loaded(await query(session), position)
+
+        return await self.cache.get_or_load_at(key, load, adapter=adapter)
 
     @asynccontextmanager
     async def read_transaction(self) -> AsyncIterator[AsyncSession]:
@@ -196,6 +266,7 @@ class Database:
             connected = False
             try:
                 async with _unit_of_work(replica.sessions) as session:
+                    session.info[ON_REPLICA] = True
                     await session.connection()
                     connected = True
                     yield session
@@ -218,10 +289,12 @@ class Database:
 
 @asynccontextmanager
 async def _unit_of_work(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], pending: PendingInvalidations | None = None
 ) -> AsyncIterator[AsyncSession]:
     """Commit on success, roll back on error, translate driver errors (values not echoed)."""
     async with sessions() as session:
+        if pending is not None:
+            session.info[INVALIDATIONS] = pending
         try:
             async with session.begin():
                 yield session

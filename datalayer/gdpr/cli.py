@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from datalayer.audit import ChainReport, verify_chain
+from datalayer.cache import TieredCache
 from datalayer.db import Database
 from datalayer.gdpr.erasure import erase_user, verify_erasure
 from datalayer.gdpr.jobs import LocalExportStore, process_export_request
@@ -29,10 +30,10 @@ console = Console(soft_wrap=True)
 UserArgument = Annotated[str, typer.Argument(help="The user's id (UUID).")]
 
 
-def _database(settings: Settings) -> Database:
+def _database(settings: Settings, cache: TieredCache | None = None) -> Database:
     from datalayer.runtime import primary_url
 
-    return Database.connect(primary_url(settings), settings)
+    return Database.connect(primary_url(settings), settings, cache=cache)
 
 
 def _key(settings: Settings) -> str:
@@ -77,7 +78,12 @@ def erase(
         raise typer.Exit(code=1)
 
     async def run() -> None:
-        db = _database(settings)
+        # With Redis, the erasure's invalidations reach every running process and its purge
+        # empties L2; an L1-only cache of this short-lived process would reach nobody.
+        cache = TieredCache.from_settings(settings) if settings.redis_url is not None else None
+        db = _database(settings, cache)
+        if cache is not None:
+            await cache.start()
         try:
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task("erasing", total=None)
@@ -87,6 +93,8 @@ def erase(
 
                 result = await erase_user(db, user_id, _key(settings), checkpoint=step)
         finally:
+            if cache is not None:
+                await cache.aclose()
             await db.dispose()
         erased = {table: rows for table, rows in result.rows_erased.items() if rows}
         console.print(f"erased {result.total_erased} rows: {json.dumps(erased)}")

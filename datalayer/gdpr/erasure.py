@@ -22,12 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from datalayer.audit import AuditTrail, subject_hash
+from datalayer.cache import CacheKey, keys
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError, NotFoundError
 from datalayer.gdpr.inventory import ROOT_TABLE, Inventory, load_inventory
+from datalayer.repositories.caching import invalidations
+from datalayer.repositories.recipes import search_key as recipe_search_key
 
 DEFAULT_BATCH_SIZE = 1000
 Checkpoint = Callable[[str], None]
@@ -95,6 +98,12 @@ async def erase_user(
             ),
             params,
         )
+        recipe_ids = list(
+            await connection.scalars(
+                text("SELECT id FROM recipes WHERE user_id = :user_id"), params
+            )
+        )
+        _forget_in_cache(session, user_id, recipe_ids)
         await audit.record(session, "gdpr.erasure_started", entity_type="user", subject=user_id)
         mark("started")
     mark("started:committed")
@@ -138,7 +147,16 @@ async def erase_user(
             subject=user_id,
             details={"rows_erased": sum(erased.values()), "residual": sum(residual.values())},
         )
+        _forget_in_cache(session, user_id, recipe_ids)
         mark("completed")
+    if db.cache is not None:
+        await db.cache.purge(
+            _cache_entries(user_id, recipe_ids),
+            name_prefixes=[
+                keys.user_recipes(user_id, "").name,
+                recipe_search_key(user_id, "").name,
+            ],
+        )
     return ErasureResult(subject_hash=subject, rows_erased=erased, residual_rows=residual)
 
 
@@ -163,3 +181,32 @@ async def residual_rows(
     ]
     rows = await connection.execute(text(" UNION ALL ".join(counts)), {"user_id": user_id})
     return {name: int(count) for name, count in rows}
+
+
+def _forget_in_cache(
+    session: AsyncSession, user_id: uuid.UUID, recipe_ids: list[uuid.UUID]
+) -> None:
+    """Queue the invalidation of everything cached for the user and their recipes.
+
+    Queued when the erasure starts (the user turns inactive) and again when it completes
+    (after every row is gone), so no read in between can leave a copy behind.
+    """
+    pending = invalidations(session)
+    if pending is None:
+        return
+    pending.user_updated(user_id)
+    pending.taste_profile_updated(user_id)
+    for recipe_id in recipe_ids:
+        pending.recipe_updated(recipe_id, user_id)
+
+
+def _cache_entries(user_id: uuid.UUID, recipe_ids: list[uuid.UUID]) -> list[CacheKey]:
+    """The cache entries of the user whose names are known without their query variants."""
+    entries = [keys.user_profile(user_id), keys.taste_profile(user_id)]
+    for recipe_id in recipe_ids:
+        entries += [
+            keys.recipe_details(recipe_id),
+            keys.recipe_embeddings(recipe_id),
+            keys.parsed_ingredients(recipe_id),
+        ]
+    return entries

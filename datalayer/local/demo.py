@@ -11,10 +11,12 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from datalayer.cache import TieredCache
 from datalayer.db import Database
 from datalayer.local.demo_gdpr import run_gdpr_demo
 from datalayer.local.embedder import Embedder, HashingEmbedder
 from datalayer.local.sample_corpus import generate
+from datalayer.observability.queries import QueryMonitor
 from datalayer.repositories.embeddings import EmbeddingRepository
 from datalayer.repositories.ingredients import IngredientRepository
 from datalayer.repositories.recipes import RecipeRepository
@@ -26,6 +28,8 @@ from datalayer.settings import Settings
 DEMO_USERS = ("demo_chef", "demo_student", "demo_parent")
 RECIPES_PER_USER = 100
 SEARCHES = ("tomato basil", "curry", "mushroom -risotto", '"black beans"')
+BROWSED_RECIPES = 20
+"""Recipes of each user the demo opens twice (with their ingredients) to exercise the cache."""
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,16 @@ class DemoRepos:
 
 
 async def run_demo(url: str, settings: Settings, console: Console) -> None:
-    """Load (once), process, search and profile; prints everything to ``console``."""
-    db = Database.connect(url, settings)
+    """Load (once), process, search, browse and profile with the cache and the query monitor
+    on; prints everything to ``console``, ending with the cache's hit rates per level and
+    the slowest statement fingerprints."""
+    cache = TieredCache.from_settings(settings)
+    db = Database.connect(url, settings, cache=cache)
+    monitor = QueryMonitor.install(db.write_engine, slow_query_ms=settings.database_slow_query_ms)
+    for engine in db.replica_engines:
+        monitor.attach(engine)
     repos = DemoRepos.build(db, settings)
+    await cache.start()
     try:
         owners = await _load_corpus(repos, console)
         embedder = HashingEmbedder(settings.embedding_dim)
@@ -64,8 +75,58 @@ async def run_demo(url: str, settings: Settings, console: Console) -> None:
             f"cuisines {profile.cuisine_preferences}; top ingredients: {top}"
         )
         await run_gdpr_demo(db, settings, owners[1], console)
+        await _browse(repos, owners)
+        _show_cache(cache, console)
+        _show_slowest(monitor, console)
     finally:
+        for engine in {db.write_engine, *db.replica_engines}:
+            monitor.detach(engine)
+        await cache.aclose()
         await db.dispose()
+
+
+async def _browse(repos: DemoRepos, owners: list[uuid.UUID]) -> None:
+    """What an app does on each page view: the user, a list, recipes and their ingredients."""
+    for _ in range(2):
+        for owner in owners:
+            await repos.users.get_user_by_id(owner)
+            await repos.profiles.find_taste_profile(owner)
+            page = await repos.recipes.get_user_recipes(owner, limit=BROWSED_RECIPES)
+            for recipe in page.items:
+                await repos.recipes.get_recipe_by_id(owner, recipe.id)
+                await repos.ingredients.get_recipe_ingredients(owner, recipe.id)
+
+
+def _show_cache(cache: TieredCache, console: Console) -> None:
+    totals = cache.stats.totals()
+    l1_misses = totals.l2_hits + totals.misses
+    level = "L1 + L2 (Redis)" if cache.has_l2 else "L1 only (REDIS_URL unset)"
+    console.print(
+        f"[bold]cache[/] {level}: {totals.reads} reads, {totals.l1_hits} L1 hits, "
+        f"{totals.l2_hits} L2 hits, {totals.misses} misses; hit rate "
+        f"{_percent(totals.l1_hits + totals.l2_hits, totals.reads)} overall, "
+        f"{_percent(totals.l1_hits, totals.reads)} L1, "
+        f"{_percent(totals.l2_hits, l1_misses)} L2 of L1 misses"
+    )
+
+
+def _show_slowest(monitor: QueryMonitor, console: Console) -> None:
+    table = Table(title="slowest statements (query monitor, by p95)")
+    for column in ("fingerprint", "count", "p95 ms", "total ms", "statement"):
+        table.add_column(column)
+    for stats in monitor.report(limit=5):
+        table.add_row(
+            stats.fingerprint_id,
+            str(stats.count),
+            f"{stats.p95_ms:.2f}",
+            f"{stats.total_ms:.1f}",
+            " ".join(stats.sql.split())[:90],
+        )
+    console.print(table)
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "n/a"
 
 
 async def _load_corpus(repos: DemoRepos, console: Console) -> list[uuid.UUID]:

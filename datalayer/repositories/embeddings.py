@@ -14,16 +14,23 @@ primary-key probe per candidate.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, overload
 
 from pgvector.psycopg import register_vector_async
+from pydantic import TypeAdapter
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from datalayer.cache import keys
 from datalayer.db import Database, idempotent_read
 from datalayer.errors import InvalidInputError, NotFoundError
+from datalayer.metric_names import Metric
+from datalayer.observability.emitter import metrics
+from datalayer.repositories.caching import invalidations, recipe_updated
 from datalayer.repositories.embedding_copy import COPY_COLUMNS, COPY_HEADER, COPY_TRAILER, copy_row
 from datalayer.repositories.embedding_sql import (
     BATCH_SEARCH,
@@ -51,6 +58,9 @@ from datalayer.settings import Settings
 from datalayer.vectors import as_vector, as_vectors
 
 CANDIDATES = 50  # the seed's candidate pool, narrowed by the business rules to the limit
+MAX_SCOPED_INVALIDATIONS = 1000
+"""A bulk load of more rows than this invalidates the whole cache in one operation."""
+_MAYBE_EMBEDDING = TypeAdapter(EmbeddingOut | None)
 MAX_BATCH = 100
 
 
@@ -87,6 +97,7 @@ class EmbeddingRepository:
         async with self._db.transaction() as session:
             await _binary_vectors(session)
             row = (await session.execute(text(UPSERT), params)).first()
+            recipe_updated(session, params["recipe_id"], None)
         if row is None:
             raise NotFoundError("recipe not found")
         return uuid.UUID(str(row[0]))
@@ -109,17 +120,20 @@ class EmbeddingRepository:
         async with self._db.transaction() as session:
             await _binary_vectors(session)
             row = (await session.execute(statement, params)).mappings().first()
+            recipe_updated(session, params["recipe_id"], None)
         if row is None:
             raise NotFoundError("embedding not found")
         return _embedding_out(row)
 
     async def delete_embedding(self, recipe_id: uuid.UUID) -> None:
         """Delete a recipe's embedding; NotFoundError when there is none."""
+        wanted = as_uuid(recipe_id, "recipe_id")
         async with self._db.transaction() as session:
             result = await session.execute(
                 text("DELETE FROM recipe_embeddings WHERE recipe_id = :recipe_id"),
-                {"recipe_id": as_uuid(recipe_id, "recipe_id")},
+                {"recipe_id": wanted},
             )
+            recipe_updated(session, wanted, None)
         if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFoundError("embedding not found")
 
@@ -128,10 +142,8 @@ class EmbeddingRepository:
 
         Every vector is validated first; one bad row loads nothing.
         """
-        encoded = [
-            copy_row(row, as_vector(row.embedding, self._dim))
-            for row in (parse(EmbeddingIn, item) for item in rows)
-        ]
+        parsed = [parse(EmbeddingIn, item) for item in rows]
+        encoded = [copy_row(row, as_vector(row.embedding, self._dim)) for row in parsed]
         if not encoded:
             return 0
         copy_sql = (
@@ -146,6 +158,12 @@ class EmbeddingRepository:
                 for start in range(0, len(encoded), batch_size):
                     await copy.write(b"".join(encoded[start : start + batch_size]))
                 await copy.write(COPY_TRAILER)
+            if (pending := invalidations(session)) is not None:
+                if len(parsed) > MAX_SCOPED_INVALIDATIONS:
+                    pending.everything()  # one increment instead of one per loaded row
+                else:
+                    for row in parsed:
+                        pending.recipe_updated(row.recipe_id, None)
         return len(encoded)
 
     # -- reads ---------------------------------------------------------------------------
@@ -159,17 +177,19 @@ class EmbeddingRepository:
     @idempotent_read
     async def find_embedding(self, recipe_id: uuid.UUID) -> EmbeddingOut | None:
         """The embedding of a recipe, or None."""
+        wanted = as_uuid(recipe_id, "recipe_id")
         statement = text(
             f"SELECT {EMBEDDING_COLUMNS} FROM recipe_embeddings WHERE recipe_id = :recipe_id"
         )
-        async with self._db.read_transaction() as session:
+
+        async def query(session: AsyncSession) -> EmbeddingOut | None:
             await _binary_vectors(session)
-            row = (
-                (await session.execute(statement, {"recipe_id": as_uuid(recipe_id, "recipe_id")}))
-                .mappings()
-                .first()
-            )
-        return None if row is None else _embedding_out(row)
+            row = (await session.execute(statement, {"recipe_id": wanted})).mappings().first()
+            return None if row is None else _embedding_out(row)
+
+        return await self._db.cached_read(
+            keys.recipe_embeddings(wanted), query, adapter=_MAYBE_EMBEDDING
+        )
 
     @overload
     async def similarity_search(
@@ -251,10 +271,12 @@ class EmbeddingRepository:
         )
         if "excluded" in params:
             statement = statement.bindparams(bindparam("excluded", type_=ARRAY(UUID())))
+        started = time.perf_counter()
         async with self._db.read_transaction() as session:
             await _binary_vectors(session)
             await self._apply_search_settings(session, query.ef_search, iterative=len(filters) > 1)
             rows = (await session.execute(statement, params)).mappings().all()
+        metrics.observe(Metric.VECTOR_SEARCH_LATENCY, (time.perf_counter() - started) * 1000)
         if hydrate:
             return [_similar_recipe(row) for row in rows]
         return [

@@ -10,13 +10,16 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from datalayer.cache import keys
 from datalayer.db import Database, idempotent_read
 from datalayer.errors import InvalidInputError, NotFoundError
 from datalayer.models import ParsedIngredient, Recipe
 from datalayer.repositories.active_users import require_active_user
+from datalayer.repositories.caching import recipe_updated
 from datalayer.repositories.taste_profiles import mark_profile_stale
 from datalayer.schemas.common import as_uuid, bounded_int, parse, parse_value
 from datalayer.schemas.profiles import (
@@ -31,6 +34,10 @@ from datalayer.schemas.profiles import (
 
 MAX_INGREDIENTS = 200
 SEARCH_LIMIT = 100
+
+
+_OWNED_LINES = TypeAdapter(tuple[uuid.UUID, list[ParsedIngredientOut]] | None)
+"""A recipe's owner and ingredient lines, as cached (None: no such recipe)."""
 
 
 class IngredientRepository:
@@ -88,10 +95,24 @@ class IngredientRepository:
         self, user_id: uuid.UUID, recipe_id: uuid.UUID
     ) -> list[ParsedIngredientOut]:
         """The recipe's ingredient lines in order; NotFoundError when the recipe is missing
-        or not the user's."""
-        async with self._db.read_transaction() as session:
-            recipe = await self._owned_recipe(session, user_id, recipe_id)
-            return await self._lines(session, recipe)
+        or not the user's.
+
+        Cached by recipe id with the owner's id; ownership is checked on every answer.
+        """
+        owner = as_uuid(user_id, "user_id")
+        wanted = as_uuid(recipe_id, "recipe_id")
+
+        async def query(
+            session: AsyncSession,
+        ) -> tuple[uuid.UUID, list[ParsedIngredientOut]] | None:
+            found = await session.scalar(select(Recipe.user_id).where(Recipe.id == wanted))
+            return None if found is None else (found, await self._lines(session, wanted))
+
+        key = keys.parsed_ingredients(wanted)
+        cached = await self._db.cached_read(key, query, adapter=_OWNED_LINES)
+        if cached is None or cached[0] != owner:
+            raise NotFoundError("recipe not found")
+        return list(cached[1])
 
     async def delete_recipe_ingredients(self, user_id: uuid.UUID, recipe_id: uuid.UUID) -> None:
         """Remove all lines of a recipe (none is fine); NotFoundError when the recipe is
@@ -102,6 +123,7 @@ class IngredientRepository:
                 delete(ParsedIngredient).where(ParsedIngredient.recipe_id == recipe)
             )
             await mark_profile_stale(session, as_uuid(user_id, "user_id"))
+            recipe_updated(session, recipe, as_uuid(user_id, "user_id"))
 
     @idempotent_read
     async def search_by_ingredient(
@@ -218,4 +240,5 @@ class IngredientRepository:
         session.add_all(rows)
         await session.flush()
         await mark_profile_stale(session, as_uuid(user_id, "user_id"))
+        recipe_updated(session, recipe_id, as_uuid(user_id, "user_id"))
         return [row.id for row in rows]

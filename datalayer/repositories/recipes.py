@@ -12,12 +12,17 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import Select, delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from datalayer.cache import CacheKey, DataType, keys
+from datalayer.cache.keys import user_recipes_scope, user_scope
 from datalayer.db import Database, idempotent_read
 from datalayer.errors import NotFoundError
 from datalayer.models import Recipe, RecipeEmbedding
 from datalayer.repositories.active_users import require_active_user
+from datalayer.repositories.caching import fingerprint, recipe_updated
 from datalayer.repositories.sorting import sort_clauses
 from datalayer.repositories.taste_profiles import mark_profile_stale
 from datalayer.schemas.common import (
@@ -54,6 +59,10 @@ MAX_BULK_IDS = 500
 MAX_AI_ATTEMPTS = 5
 STUCK_AFTER = timedelta(minutes=30)
 MAX_ERROR_LENGTH = 2000
+
+_MAYBE_RECIPE = TypeAdapter(RecipeOut | None)
+_RECIPE_PAGE = TypeAdapter(Page[RecipeOut])
+_SEARCH_PAGE = TypeAdapter(Page[RecipeSearchHitOut])
 
 _CLAIM = text(
     """
@@ -97,6 +106,7 @@ class RecipeRepository:
             await session.flush()
             await session.refresh(recipe)
             await mark_profile_stale(session, owner)
+            recipe_updated(session, recipe.id, owner)
             return RecipeOut.model_validate(recipe)
 
     async def get_recipe_by_id(self, user_id: uuid.UUID, recipe_id: uuid.UUID) -> RecipeOut:
@@ -108,11 +118,22 @@ class RecipeRepository:
 
     @idempotent_read
     async def find_recipe_by_id(self, user_id: uuid.UUID, recipe_id: uuid.UUID) -> RecipeOut | None:
-        """The recipe when ``user_id`` owns it; None otherwise (missing or not theirs)."""
-        statement = select(Recipe).where(*self._owned(user_id, recipe_id))
-        async with self._db.read_transaction() as session:
+        """The recipe when ``user_id`` owns it; None otherwise (missing or not theirs).
+
+        Cached by recipe id whoever owns it; ownership is checked on every answer, cached
+        or not.
+        """
+        owner = as_uuid(user_id, "user_id")
+        wanted = as_uuid(recipe_id, "recipe_id")
+
+        async def query(session: AsyncSession) -> RecipeOut | None:
+            statement = select(Recipe).where(Recipe.id == wanted)
             recipe = (await session.execute(statement)).scalar_one_or_none()
             return RecipeOut.model_validate(recipe) if recipe is not None else None
+
+        key = keys.recipe_details(wanted)
+        recipe = await self._db.cached_read(key, query, adapter=_MAYBE_RECIPE)
+        return recipe if recipe is not None and recipe.user_id == owner else None
 
     @idempotent_read
     async def find_recipes_by_ids(
@@ -150,7 +171,8 @@ class RecipeRepository:
         order = sort_clauses(sort, RECIPE_SORT_KEYS, default="-created_at", tiebreak=[Recipe.id])
         statement = self._filtered(select(Recipe, func.count().over()), owner, wanted)
         statement = statement.order_by(*order).limit(paging.limit).offset(paging.offset)
-        async with self._db.read_transaction() as session:
+
+        async def query(session: AsyncSession) -> Page[RecipeOut]:
             rows = (await session.execute(statement)).all()
             if rows:
                 total = int(rows[0][1])
@@ -158,7 +180,16 @@ class RecipeRepository:
                 count = self._filtered(select(func.count()).select_from(Recipe), owner, wanted)
                 total = int((await session.execute(count)).scalar_one())
             items = [RecipeOut.model_validate(row[0]) for row in rows]
-        return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+            return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+        variant = fingerprint(
+            filters=wanted.model_dump(mode="json"),
+            limit=paging.limit,
+            offset=paging.offset,
+            sort=sort or "-created_at",
+        )
+        key = keys.user_recipes(owner, variant)
+        return await self._db.cached_read(key, query, adapter=_RECIPE_PAGE)
 
     async def update_recipe(
         self, user_id: uuid.UUID, recipe_id: uuid.UUID, updates: RecipeUpdate | dict[str, Any]
@@ -191,6 +222,7 @@ class RecipeRepository:
             await session.flush()
             await session.refresh(recipe)
             await mark_profile_stale(session, recipe.user_id)
+            recipe_updated(session, recipe.id, recipe.user_id)
             return RecipeOut.model_validate(recipe)
 
     async def delete_recipe(self, user_id: uuid.UUID, recipe_id: uuid.UUID) -> None:
@@ -200,7 +232,9 @@ class RecipeRepository:
         async with self._db.transaction() as session:
             if (await session.execute(statement)).first() is None:
                 raise NotFoundError("recipe not found")
-            await mark_profile_stale(session, as_uuid(user_id, "user_id"))
+            owner = as_uuid(user_id, "user_id")
+            await mark_profile_stale(session, owner)
+            recipe_updated(session, as_uuid(recipe_id, "recipe_id"), owner)
 
     @idempotent_read
     async def search_recipes(
@@ -220,14 +254,21 @@ class RecipeRepository:
             .limit(paging.limit)
             .offset(paging.offset)
         )
-        async with self._db.read_transaction() as session:
+
+        async def run(session: AsyncSession) -> Page[RecipeSearchHitOut]:
             rows = (await session.execute(statement)).all()
             hits = [
                 RecipeSearchHitOut(recipe=RecipeOut.model_validate(row[0]), rank=float(row[1]))
                 for row in rows
             ]
-        total = int(rows[0][2]) if rows else 0
-        return Page(items=hits, total=total, limit=paging.limit, offset=paging.offset)
+            total = int(rows[0][2]) if rows else 0
+            return Page(items=hits, total=total, limit=paging.limit, offset=paging.offset)
+
+        return await self._db.cached_read(
+            search_key(owner, fingerprint(query=terms, limit=paging.limit, offset=paging.offset)),
+            run,
+            adapter=_SEARCH_PAGE,
+        )
 
     async def get_recipes_for_ai_processing(self, *, limit: int = 100) -> list[RecipeOut]:
         """Atomically claim up to ``limit`` recipes for AI processing.
@@ -272,6 +313,7 @@ class RecipeRepository:
             recipe = (await session.execute(statement)).scalar_one_or_none()
             if recipe is None:
                 raise NotFoundError("recipe not found")
+            recipe_updated(session, recipe.id, recipe.user_id)
             return RecipeOut.model_validate(recipe)
 
     @staticmethod
@@ -295,3 +337,13 @@ class RecipeRepository:
         if wanted.ai_status is not None:
             statement = statement.where(Recipe.ai_status == wanted.ai_status.value)
         return statement
+
+
+def search_key(owner: uuid.UUID, variant: str) -> CacheKey:
+    """A full-text search over one user's recipes: it depends on that user's recipes only
+    (a recipe write invalidates its owner's lists), not on the whole catalog."""
+    return CacheKey(
+        DataType.SEARCH_RESULTS,
+        f"{owner}:{variant}",
+        (user_scope(owner), user_recipes_scope(owner)),
+    )

@@ -11,14 +11,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from datalayer.cache import keys
 from datalayer.db import Database, idempotent_read
 from datalayer.errors import NotFoundError
 from datalayer.models import User, UserTasteProfile
 from datalayer.repositories.active_users import is_active_user, require_active_user
+from datalayer.repositories.caching import taste_profile_updated
 from datalayer.schemas.common import as_uuid, bounded_int, parse, require_changes
 from datalayer.schemas.profiles import TasteProfileOut, TasteProfileUpdate
 
@@ -64,6 +67,10 @@ async def mark_profile_stale(session: AsyncSession, user_id: uuid.UUID) -> None:
         .where(UserTasteProfile.user_id == user_id, UserTasteProfile.is_stale.is_(False))
         .values(is_stale=True, stale_since=text("now()"))
     )
+    taste_profile_updated(session, user_id)
+
+
+_MAYBE_PROFILE = TypeAdapter(TasteProfileOut | None)
 
 
 class TasteProfileRepository:
@@ -84,6 +91,7 @@ class TasteProfileRepository:
             session.add(profile)
             await session.flush()
             await session.refresh(profile)
+            taste_profile_updated(session, profile.user_id)
             return TasteProfileOut.model_validate(profile)
 
     async def get_taste_profile(self, user_id: uuid.UUID) -> TasteProfileOut:
@@ -96,12 +104,14 @@ class TasteProfileRepository:
     @idempotent_read
     async def find_taste_profile(self, user_id: uuid.UUID) -> TasteProfileOut | None:
         """The user's profile, or None."""
-        statement = select(UserTasteProfile).where(
-            UserTasteProfile.user_id == as_uuid(user_id, "user_id")
-        )
-        async with self._db.read_transaction() as session:
+        owner = as_uuid(user_id, "user_id")
+        statement = select(UserTasteProfile).where(UserTasteProfile.user_id == owner)
+
+        async def query(session: AsyncSession) -> TasteProfileOut | None:
             profile = (await session.execute(statement)).scalar_one_or_none()
             return TasteProfileOut.model_validate(profile) if profile else None
+
+        return await self._db.cached_read(keys.taste_profile(owner), query, adapter=_MAYBE_PROFILE)
 
     async def update_taste_profile(
         self, user_id: uuid.UUID, profile_data: TasteProfileUpdate | dict[str, Any]
@@ -140,6 +150,7 @@ class TasteProfileRepository:
                 .returning(UserTasteProfile)
             )
             profile = (await session.execute(statement)).scalar_one()
+            taste_profile_updated(session, owner)
             return TasteProfileOut.model_validate(profile)
 
     @idempotent_read
@@ -158,18 +169,19 @@ class TasteProfileRepository:
 
     async def delete_taste_profile(self, user_id: uuid.UUID) -> None:
         """Delete the user's profile; NotFoundError when there is none."""
-        statement = delete(UserTasteProfile).where(
-            UserTasteProfile.user_id == as_uuid(user_id, "user_id")
-        )
+        owner = as_uuid(user_id, "user_id")
+        statement = delete(UserTasteProfile).where(UserTasteProfile.user_id == owner)
         async with self._db.transaction() as session:
+            taste_profile_updated(session, owner)
             deleted = (await session.execute(statement)).rowcount  # type: ignore[attr-defined]
         if not deleted:
             raise NotFoundError("taste profile not found")
 
     async def _update(self, user_id: uuid.UUID, values: dict[str, Any]) -> TasteProfileOut:
+        owner = as_uuid(user_id, "user_id")
         statement = (
             update(UserTasteProfile)
-            .where(UserTasteProfile.user_id == as_uuid(user_id, "user_id"))
+            .where(UserTasteProfile.user_id == owner)
             .values(**values)
             .returning(UserTasteProfile)
         )
@@ -177,4 +189,5 @@ class TasteProfileRepository:
             profile = (await session.execute(statement)).scalar_one_or_none()
             if profile is None:
                 raise NotFoundError("taste profile not found")
+            taste_profile_updated(session, owner)
             return TasteProfileOut.model_validate(profile)

@@ -7,12 +7,15 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from datalayer.audit import AuditTrail
+from datalayer.cache import keys
 from datalayer.db import Database, idempotent_read
 from datalayer.errors import NotFoundError
 from datalayer.models import DataExportRequest, User
 from datalayer.repositories.active_users import USER_NOT_FOUND, is_active_user
+from datalayer.repositories.caching import user_updated
 from datalayer.schemas.common import as_uuid, parse, parse_value, require_changes
 from datalayer.schemas.users import (
     Auth0Id,
@@ -25,6 +28,7 @@ from datalayer.schemas.users import (
 from datalayer.settings import Settings
 
 _consent = TypeAdapter(ConsentVersion)
+_MAYBE_USER = TypeAdapter(UserOut | None)
 
 
 class UserRepository:
@@ -53,6 +57,7 @@ class UserRepository:
             session.add(user)
             await session.flush()
             await session.refresh(user)
+            user_updated(session, user.id)
             await self._audit.record(
                 session, "user.created", entity_type="user", entity_id=user.id, subject=user.id
             )
@@ -64,8 +69,9 @@ class UserRepository:
 
     async def find_user_by_id(self, user_id: uuid.UUID) -> UserOut | None:
         """The active user, or None when missing or inactive."""
-        statement = select(User).where(User.id == as_uuid(user_id, "user_id"), is_active_user())
-        return await self._one(statement)
+        wanted = as_uuid(user_id, "user_id")
+        statement = select(User).where(User.id == wanted, is_active_user())
+        return await self._cached_one(wanted, statement)
 
     async def get_user_by_auth0_id(self, auth0_user_id: str) -> UserOut:
         """The active user with this Auth0 id, or NotFoundError."""
@@ -140,6 +146,7 @@ class UserRepository:
             user = (await session.execute(statement)).scalar_one_or_none()
             if user is None:
                 raise NotFoundError(USER_NOT_FOUND)
+            user_updated(session, user_id)
             await self._audit.record(
                 session,
                 action,
@@ -149,6 +156,14 @@ class UserRepository:
                 details=details,
             )
             return UserOut.model_validate(user)
+
+    @idempotent_read
+    async def _cached_one(self, user_id: uuid.UUID, statement: Any) -> UserOut | None:
+        async def query(session: AsyncSession) -> UserOut | None:
+            user = (await session.execute(statement)).scalar_one_or_none()
+            return UserOut.model_validate(user) if user is not None else None
+
+        return await self._db.cached_read(keys.user_profile(user_id), query, adapter=_MAYBE_USER)
 
     @idempotent_read
     async def _one(self, statement: Any) -> UserOut | None:

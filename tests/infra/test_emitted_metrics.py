@@ -6,10 +6,12 @@ the datalayer's emitter through the real CloudWatch EMF backend, and every pair 
 in the EMF documents with exactly those dimensions.
 
 Real workload: query latency and slow queries (query monitor on a real PostgreSQL), pool
-usage (a real engine's pool), PgBouncer figures (a real PgBouncer's admin console), the
-restore drill's job failure and age report (the validation Lambda's code, moto for SSM).
-Pending wiring (direct emitter calls stand in for code that does not call the emitter yet):
-see ``PENDING_WIRING``; once the cache and vector search call the emitter, replace them.
+usage (a real engine's pool), PgBouncer figures (a real PgBouncer's admin console), cache
+hits, misses and errors per level and data type (repository reads through real caches on a
+real Redis, and one on a Redis that is not there), vector search latency (a real similarity
+search), the restore drill's job failure and age report (the validation Lambda's code, moto
+for SSM). Pending wiring (direct emitter calls stand in for code that does not call the
+emitter yet): see ``PENDING_WIRING``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,27 +31,28 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import text
 
+from datalayer.cache import TieredCache
 from datalayer.db import Database
+from datalayer.local.postgres import free_port
 from datalayer.metric_names import NAMESPACE, Job, Metric
-from datalayer.observability import job_run, metrics
+from datalayer.observability import job_run
+from datalayer.observability.cache_metrics import CacheMetrics
 from datalayer.observability.emf import EmfBackend
-from datalayer.observability.emitter import Metrics
+from datalayer.observability.emitter import Metrics, metrics
 from datalayer.observability.pgbouncer import collect, publish
 from datalayer.observability.pool import PoolMonitor
 from datalayer.observability.queries import QueryMonitor
-from datalayer.settings import load_settings
+from datalayer.repositories.embeddings import EmbeddingRepository
+from datalayer.repositories.recipes import RecipeRepository
+from datalayer.repositories.users import UserRepository
+from datalayer.settings import Settings, load_settings
 from infra.tooling.synth import SynthResult
 from lambdas.backup_validation.handler import report_drill_age
-from tests.services import PgBouncerHarness, PostgresHarness
+from tests.services import PgBouncerHarness, PostgresHarness, RedisHarness
 
 Pair = tuple[str, frozenset[tuple[str, str]]]
 
 PENDING_WIRING = {
-    Metric.CACHE_L1_HITS: "cache (datalayer/cache) does not call the emitter yet",
-    Metric.CACHE_L2_HITS: "cache (datalayer/cache) does not call the emitter yet",
-    Metric.CACHE_MISSES: "cache (datalayer/cache) does not call the emitter yet",
-    Metric.CACHE_ERRORS: "cache (datalayer/cache) does not call the emitter yet",
-    Metric.VECTOR_SEARCH_LATENCY: "EmbeddingRepository.similarity_search is not timed yet",
     Metric.VECTOR_SEARCH_RECALL: "sampled recall (exact vs approximate) is not wired yet",
 }
 """Alarm metrics emitted here by direct calls, standing in for code not yet wired."""
@@ -182,17 +186,57 @@ def _one_query(url: str) -> None:
         client.execute("SELECT 1")
 
 
+async def cache_and_vector_workload(
+    emitter: Metrics, url: str, settings: Settings, redis_url: str
+) -> None:
+    """Repository reads through real caches: a miss and an L1 hit in one process, an L2 hit
+    in another sharing Redis, an error on a cache whose Redis is not there; and a real
+    similarity search (timed through the process-wide emitter)."""
+    prefix = f"t{uuid.uuid4().hex[:10]}:"
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    caches = [
+        TieredCache.from_settings(settings, redis_url=address, key_prefix=prefix)
+        for address in (redis_url, redis_url, dead_redis)
+    ]
+    subscribers = [CacheMetrics(cache, emitter=emitter) for cache in caches]
+    databases = [Database.connect(url, settings, cache=cache) for cache in caches]
+    try:
+        for cache in caches:
+            await cache.start(wait_s=2.0)
+        first, second, broken = databases
+        owner = await UserRepository(first, settings).create_user(
+            {"username": "metrics_u", "email": "metrics_u@example.com"}
+        )
+        recipe = await RecipeRepository(first).create_recipe(owner.id, {"title": "Soup"})
+        for _ in range(2):  # a miss, then an L1 hit
+            await RecipeRepository(first).get_recipe_by_id(owner.id, recipe.id)
+        await RecipeRepository(second).get_recipe_by_id(owner.id, recipe.id)  # an L2 hit
+        await UserRepository(broken, settings).get_user_by_id(owner.id)  # a cache error
+        with metrics.use(emitter.backend, environment=emitter.environment):
+            await EmbeddingRepository(first, settings).similarity_search(
+                [1.0] + [0.0] * (settings.embedding_dim - 1)
+            )
+    finally:
+        for subscriber in subscribers:
+            subscriber.detach()
+        for database, cache in zip(databases, caches, strict=True):
+            await cache.aclose()
+            await database.dispose()
+
+
 def pending_workload(emitter: Metrics) -> None:
-    """PENDING WIRING: direct emitter calls standing in for the cache and vector search."""
-    for metric in (Metric.CACHE_L1_HITS, Metric.CACHE_L2_HITS, Metric.CACHE_MISSES):
-        emitter.count(metric, data_type="recipe_details")
-    emitter.count(Metric.CACHE_ERRORS, data_type="user_profile")
-    emitter.observe(Metric.VECTOR_SEARCH_LATENCY, 42.0)
+    """PENDING WIRING: direct emitter calls standing in for sampled recall."""
     emitter.observe(Metric.VECTOR_SEARCH_RECALL, 95.0)
 
 
 async def test_every_metric_the_alarms_and_dashboards_read_is_emitted(
-    synth: dict[str, SynthResult], env: str, db: Database, bouncer: PgBouncerHarness
+    synth: dict[str, SynthResult],
+    env: str,
+    db: Database,
+    bouncer: PgBouncerHarness,
+    database_url: str,
+    settings: Settings,
+    redis_server: RedisHarness,
 ) -> None:
     read = metrics_read_by_infra(synth[env].templates)
     assert len({name for name, _ in read}) >= 9, "the search found too few metrics"
@@ -204,6 +248,7 @@ async def test_every_metric_the_alarms_and_dashboards_read_is_emitted(
         EmfBackend(lambda line: real_documents.append(json.loads(line))), environment=env
     )
     await real_workload(emitter, db, bouncer)
+    await cache_and_vector_workload(emitter, database_url, settings, redis_server.url)
     emitter.flush()
     from_real = emitted(real_documents)
 

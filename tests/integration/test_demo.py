@@ -12,7 +12,13 @@ from rich.console import Console
 from sqlalchemy import text
 
 from datalayer.db import Database
-from datalayer.local.demo import DEMO_USERS, RECIPES_PER_USER, SEARCHES, run_demo
+from datalayer.local.demo import (
+    BROWSED_RECIPES,
+    DEMO_USERS,
+    RECIPES_PER_USER,
+    SEARCHES,
+    run_demo,
+)
 from datalayer.local.embedder import HashingEmbedder
 from datalayer.repositories.ingredients import IngredientRepository
 from datalayer.repositories.users import UserRepository
@@ -133,6 +139,30 @@ async def assert_gdpr_lines(printed: str, db: Database) -> None:
     assert int(erasure[1]) == ledger > 0
     assert leavers == 0
     assert int(chain[1]) == audit_rows
+
+    # Hit rates at the end of each run: the browsing pass repeats every read once, so at
+    # least that many reads are L1 hits (no Redis here: no L2 hits).
+    cache_lines = re.findall(
+        r"cache L1 only \(REDIS_URL unset\): (\d+) reads, (\d+) L1 hits, (\d+) L2 hits, "
+        r"(\d+) misses; hit rate ([\d.]+)% overall, ([\d.]+)% L1",
+        " ".join(printed.split()),
+    )
+    assert len(cache_lines) == 2
+    repeated = len(DEMO_USERS) * (3 + 2 * BROWSED_RECIPES)
+    for reads, l1, l2, misses, overall, l1_rate in (map(float, line) for line in cache_lines):
+        assert reads == l1 + l2 + misses and l2 == 0
+        assert l1 >= repeated
+        assert overall == l1_rate == round(100 * l1 / reads, 1)
+    # The slowest statements, from the query monitor: real fingerprints with counts.
+    table = printed.split("slowest statements (query monitor, by p95)")[-1]
+    rows = [line.split("│") for line in table.splitlines() if line.startswith("│ ")]
+    statements = [cells for cells in rows if cells[1].strip() != "fingerprint"]
+    assert 1 <= len(statements) <= 5
+    assert all(int(cells[2]) >= 1 for cells in statements)
+    p95 = [float(cells[3]) for cells in statements]
+    assert p95 == sorted(p95, reverse=True)  # the slowest first
+    verbs = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "COPY")
+    assert all(cells[5].strip().upper().startswith(verbs) for cells in statements)
 
 
 async def test_demo_prints_the_most_used_ingredients(
