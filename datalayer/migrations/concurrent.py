@@ -13,6 +13,7 @@ indexes in the ordinary transaction (a drop is quick; only the build needs to be
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from sqlalchemy import Connection, text
 
 from datalayer.errors import MigrationError
 from datalayer.migrations.history import MIGRATION_LOCK_KEY
+
+LOCK_WAIT_S = 600.0  # how long a runner waits for another one's index builds
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -75,7 +78,7 @@ def build_concurrent_indexes(
     index when a build fails (it is left INVALID and rebuilt by the next run).
     """
     built: list[str] = []
-    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    _acquire(connection)
     try:
         for index in indexes:
             state = _state(connection, index.name)
@@ -97,6 +100,18 @@ def build_concurrent_indexes(
     finally:
         connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
     return built
+
+
+def _acquire(connection: Connection, wait_s: float = LOCK_WAIT_S) -> None:
+    """Take the session advisory lock by polling, never by waiting inside a statement:
+    another runner's CREATE INDEX CONCURRENTLY waits for every open statement to finish, so
+    a blocking ``pg_advisory_lock`` here would deadlock with it."""
+    deadline = time.monotonic() + wait_s
+    try_lock = text("SELECT pg_try_advisory_lock(:key)")
+    while not connection.execute(try_lock, {"key": MIGRATION_LOCK_KEY}).scalar():
+        if time.monotonic() > deadline:
+            raise MigrationError("another migration runner is still building indexes")
+        time.sleep(0.2)
 
 
 def _state(connection: Connection, name: str) -> str:
