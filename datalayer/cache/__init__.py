@@ -24,7 +24,8 @@ from datalayer.cache.invalidation import (
 )
 from datalayer.cache.keys import TTL_SECONDS, CacheKey, DataType
 from datalayer.cache.stats import CacheEvent, CacheStats, TypeCounters
-from datalayer.cache.tiered import Loaded, TieredCache
+from datalayer.cache.tiered import TieredCache
+from datalayer.cache.values import Loaded
 from datalayer.cache.warming import WarmItem, warm, warm_user
 
 __all__ = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from datalayer.cache.keys import TTL_SECONDS, DataType
@@ -52,6 +53,14 @@ class CacheConfig:
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+    def jittered(self, ttl_s: float) -> float:
+        """``ttl_s`` shortened by a random fraction up to ``ttl_jitter`` (spreads expiries)."""
+        return ttl_s * (1.0 - random.uniform(0.0, self.ttl_jitter))  # noqa: S311
+
+    def l1_ttl(self, data_type: DataType) -> float:
+        """An L1 entry's lifetime: the type's TTL capped by the L1 TTL, jittered."""
+        return self.jittered(min(self.l1_ttl_s, self.ttl_s[data_type]))
 
     def __repr__(self) -> str:  # the URL may carry the AUTH token
         shown = "set" if self.redis_url else None

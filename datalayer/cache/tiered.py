@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 from redis.asyncio import Redis
@@ -29,40 +27,16 @@ from datalayer.cache.codec import PayloadError, decode, encode
 from datalayer.cache.coherence import InvalidationSubscriber
 from datalayer.cache.config import CacheConfig
 from datalayer.cache.delivery import InvalidationDelivery
-from datalayer.cache.keys import GLOBAL_SCOPE, CacheKey, DataType
+from datalayer.cache.guard import RedisGuard, RedisUnavailable
+from datalayer.cache.keys import GLOBAL_SCOPE, CacheKey
 from datalayer.cache.memory import MemoryCache
 from datalayer.cache.redis import RedisStore, connect
 from datalayer.cache.stats import CacheEvent, CacheStats
+from datalayer.cache.values import BadPayload, Flight, Loaded
 from datalayer.settings import Settings
 
 T = TypeVar("T")
 _LOCK_POLL_S = 0.01
-
-
-@dataclass(frozen=True, slots=True)
-class Loaded(Generic[T]):
-    """A loaded value and where it was read (e.g. the replica's replay LSN as an int)."""
-
-    value: T
-    position: int | None = None
-
-
-class _BadPayload(Exception):
-    """The stored payload is not what the cache writes (planted or corrupt): a miss."""
-
-    def __init__(self, tag: str) -> None:
-        super().__init__("bad payload")
-        self.tag = tag
-
-
-class _Unavailable(Exception):
-    """Redis could not be used for this call (breaker open, timeout, connection error)."""
-
-
-@dataclass(slots=True)
-class _Flight:
-    started_tick: int
-    future: asyncio.Future[Any]
 
 
 class TieredCache:
@@ -76,7 +50,8 @@ class TieredCache:
         self.l1 = MemoryCache(config.l1_max_bytes)
         self.origin = secrets.token_hex(8)
         self.breaker = CircuitBreaker(config.breaker_cooldown_s)
-        self._flights: dict[str, _Flight] = {}
+        self._guard = RedisGuard(self.breaker, self.stats, config.redis_timeout_s)
+        self._flights: dict[str, Flight] = {}
         self._needs_fence = False
         self._store: RedisStore | None = None
         self._subscriber: InvalidationSubscriber | None = None
@@ -210,7 +185,7 @@ class TieredCache:
                 if not flight.future.cancelled():
                     raise  # this caller was cancelled, not the leader
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._flights[key.name] = _Flight(started_tick, future)
+        self._flights[key.name] = Flight(started_tick, future)
         try:
             result = await self._read_through(key, load, adapter, started_tick)
         except asyncio.CancelledError:
@@ -246,9 +221,9 @@ class TieredCache:
                     tag, hit, lock_token = await self._wait_for_filler(key, adapter, started_tick)
                     if hit is not None:
                         return hit[0]  # type: ignore[no-any-return]
-            except _BadPayload as bad:
+            except BadPayload as bad:
                 tag = bad.tag  # load and overwrite it, without waiting for a filler
-            except _Unavailable:
+            except RedisUnavailable:
                 tag = None
         try:
             loaded = await load()
@@ -259,7 +234,7 @@ class TieredCache:
         finally:
             if lock_token is not None:
                 token = lock_token
-                with contextlib.suppress(_Unavailable):
+                with contextlib.suppress(RedisUnavailable):
                     await self._guard(
                         key.data_type, lambda: self._store_or_fail().unlock(key.name, token)
                     )
@@ -284,7 +259,7 @@ class TieredCache:
             value = decode(payload, adapter)
         except PayloadError:
             self.stats.record(CacheEvent.ERROR, key.data_type)
-            raise _BadPayload(tag) from None
+            raise BadPayload(tag) from None
         self.stats.record(CacheEvent.L2_HIT, key.data_type)
         if self.l1_usable:
             self.l1.put(
@@ -293,7 +268,7 @@ class TieredCache:
                 size=len(payload),
                 scopes=key.all_scopes,
                 started_tick=started_tick,
-                ttl_s=self._l1_ttl(key.data_type),
+                ttl_s=self.config.l1_ttl(key.data_type),
             )
         return tag, (value,), None
 
@@ -331,7 +306,7 @@ class TieredCache:
                 size=len(payload),
                 scopes=key.all_scopes,
                 started_tick=started_tick,
-                ttl_s=self._l1_ttl(key.data_type),
+                ttl_s=self.config.l1_ttl(key.data_type),
                 position=loaded.position,
             )
         elif tag is None or not await self._l2_ready():
@@ -345,12 +320,12 @@ class TieredCache:
                         key.all_scopes,
                         tag=tag,
                         payload=payload,
-                        ttl_ms=int(self._jittered(self.config.ttl_s[key.data_type]) * 1000),
+                        ttl_ms=int(self.config.jittered(self.config.ttl_s[key.data_type]) * 1000),
                         position=loaded.position,
                         lock_token=lock_token,
                     ),
                 )
-            except _Unavailable:
+            except RedisUnavailable:
                 return False
             if stored and self.l1_usable:
                 self.l1.put(
@@ -359,7 +334,7 @@ class TieredCache:
                     size=len(payload),
                     scopes=key.all_scopes,
                     started_tick=started_tick,
-                    ttl_s=self._l1_ttl(key.data_type),
+                    ttl_s=self.config.l1_ttl(key.data_type),
                 )
         if not stored:
             self.stats.record(CacheEvent.STALE_FILL_REJECTED, key.data_type)
@@ -382,7 +357,7 @@ class TieredCache:
         started_tick = self.l1.tick()
         tag: str | None = None
         if await self._l2_ready():
-            with contextlib.suppress(_Unavailable):
+            with contextlib.suppress(RedisUnavailable):
                 tag, _, _ = await self._guard(
                     key.data_type,
                     lambda: self._store_or_fail().read(key.name, key.all_scopes),
@@ -409,7 +384,7 @@ class TieredCache:
             return
         published: tuple[str, int] | None = None
         if not self.delivery.has_undelivered:
-            with contextlib.suppress(_Unavailable):
+            with contextlib.suppress(RedisUnavailable):
                 published = await self._guard(
                     None, lambda: store.invalidate(ordered, position, self.origin)
                 )
@@ -437,14 +412,14 @@ class TieredCache:
         self.l1.discard_prefixed(prefixes)
         store = self._store
         if store is not None:
-            with contextlib.suppress(_Unavailable):
+            with contextlib.suppress(RedisUnavailable):
                 await self._guard(None, lambda: store.delete(names, prefixes))
 
     # -- helpers -----------------------------------------------------------------------
 
     def _store_or_fail(self) -> RedisStore:
         if self._store is None:
-            raise _Unavailable
+            raise RedisUnavailable
         return self._store
 
     def _subscription_lost(self) -> None:
@@ -466,24 +441,7 @@ class TieredCache:
         if self._needs_fence:
             try:
                 await self._guard(None, lambda: store.invalidate([GLOBAL_SCOPE], None, self.origin))
-            except _Unavailable:
+            except RedisUnavailable:
                 return False
             self._needs_fence = False
         return True
-
-    async def _guard(self, data_type: DataType | None, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            async with asyncio.timeout(self.config.redis_timeout_s):
-                result = await call()
-        except (RedisError, OSError, TimeoutError) as exc:
-            self.breaker.record_failure()
-            self.stats.record(CacheEvent.ERROR, data_type)
-            raise _Unavailable from exc
-        self.breaker.record_success()
-        return result
-
-    def _jittered(self, ttl_s: float) -> float:
-        return ttl_s * (1.0 - random.uniform(0.0, self.config.ttl_jitter))  # noqa: S311
-
-    def _l1_ttl(self, data_type: DataType) -> float:
-        return self._jittered(min(self.config.l1_ttl_s, self.config.ttl_s[data_type]))
