@@ -19,7 +19,9 @@ async def test_erasure_purges_the_user_from_both_levels(
     redis_server: RedisHarness,
     prefix: str,
 ) -> None:
-    dl = await make_layer()
+    # Patient Redis timings: on a loaded machine a 100 ms timeout or heartbeat would let a
+    # fill skip L2 (the cache degrades by design), and the precondition below needs them all.
+    dl = await make_layer(redis_timeout_s=2.0, heartbeat_s=1.0)
     assert dl.cache is not None
     user, bystander = await new_user(dl), await new_user(dl)
     recipe = await dl.recipes.create_recipe(user.id, recipe_payload("Soup"))
