@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 ROOT_TABLE = "users"
 
-_FOREIGN_KEYS = text(
+FOREIGN_KEYS_QUERY = text(
     """
     SELECT child.relname AS child,
            parent.relname AS parent,
@@ -107,7 +107,7 @@ async def load_inventory(connection: AsyncConnection) -> Inventory:
             parent_columns=tuple(row.parent_columns),
             on_delete=row.on_delete,
         )
-        for row in await connection.execute(_FOREIGN_KEYS)
+        for row in await connection.execute(FOREIGN_KEYS_QUERY)
     ]
     return build_inventory(keys)
 

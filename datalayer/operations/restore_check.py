@@ -132,9 +132,9 @@ async def _rows(connection: AsyncConnection, manifest: BackupManifest) -> tuple[
 
 
 async def _foreign_keys(connection: AsyncConnection) -> tuple[bool, str]:
-    from datalayer.gdpr.inventory import _FOREIGN_KEYS
+    from datalayer.gdpr.inventory import FOREIGN_KEYS_QUERY
 
-    keys = (await connection.execute(_FOREIGN_KEYS)).all()
+    keys = (await connection.execute(FOREIGN_KEYS_QUERY)).all()
     broken = []
     for key in keys:
         pairs = zip(key.child_columns, key.parent_columns, strict=True)
