@@ -25,7 +25,7 @@ from bench.fts import full_text
 from bench.generator import GeneratorParams, IntArray, difficulty, exact_top_k
 from bench.loading import build_hnsw_index, load_owners_and_recipes, measure_bulk_load
 from bench.report import evaluate_targets
-from bench.server import bench_database, server_settings
+from bench.server import INDEX_BUILD_MEMORY_MB, bench_database, server_settings
 from bench.timing import progress_display
 from bench.vector_search import (
     K,
@@ -128,7 +128,7 @@ async def _load(
             f"{bulk['raw_copy_rows_per_s']}, executemany {bulk['executemany_rows_per_s']}"
         )
         results["bulk_load"] = bulk
-        results["index"] = await build_hnsw_index(connection)
+        results["index"] = await build_hnsw_index(connection, bulk["index_build_s"])
         log(f"HNSW build {results['index']['build_s']} s, {results['index']['size_mib']} MiB")
     results["server_settings"] = server_settings(url)
 
@@ -191,7 +191,9 @@ async def run(config: RunConfig) -> dict[str, Any]:
         }
         progress.console.log(f"dataset difficulty: {results['dataset']['difficulty']}")
         with bench_database() as url:
-            settings = load_settings(database_url=url)
+            settings = load_settings(
+                database_url=url, embedding_index_build_memory_mb=INDEX_BUILD_MEMORY_MB
+            )
             db = Database.connect(url, settings)
             repository = EmbeddingRepository(db, settings)
             try:

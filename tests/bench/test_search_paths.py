@@ -19,6 +19,7 @@ from bench.loading import build_hnsw_index, load_owners_and_recipes, measure_bul
 from bench.statements import raw_search
 from bench.vector_search import Searcher
 from datalayer.db import Database
+from datalayer.repositories.embedding_index import should_rebuild
 from datalayer.repositories.embeddings import EmbeddingRepository
 from datalayer.settings import Settings
 
@@ -56,6 +57,16 @@ async def test_load_paths_are_compared_on_the_same_rows(
         bulk["sample_copy_rows_per_s"] / bulk["executemany_rows_per_s"], rel=0.02
     )
     assert bulk["copy_rows"] == ROWS
+    assert bulk["indexed"]["rows"] == SAMPLE
+    assert bulk["indexed"]["bulk_load_over_executemany"] == pytest.approx(
+        bulk["indexed"]["bulk_load_rows_per_s"] / bulk["indexed"]["executemany_rows_per_s"],
+        rel=0.02,
+    )
+    # The full load is the repository's automatic choice: too few rows here to rebuild.
+    assert not should_rebuild(ROWS, 0)
+    assert (bulk["rebuilt_indexes"], bulk["index_build_s"]) == ([], None)
+    assert bulk["indexed"]["bulk_load_index_build_s"] > 0  # the sample forced a rebuild
+    assert bulk["end_to_end_seconds"] >= bulk["copy_seconds"]
     async with await AsyncConnection.connect(database_url) as connection:
         count = await (
             await connection.execute("SELECT count(*) FROM recipe_embeddings")

@@ -1,0 +1,88 @@
+"""Dropping and rebuilding the vector indexes of ``recipe_embeddings`` around a large load.
+
+Inserting a row into an HNSW index costs a search of the graph; building the index once
+over the loaded table costs about a third of that per row, and a load with no index runs at
+COPY speed (figures in the README's benchmark section). So a large load drops the table's
+vector indexes (HNSW and IVFFlat, whatever migration made them), loads, and recreates each
+one from the definition PostgreSQL printed for it before the drop (``pg_get_indexdef``, as
+``pg_indexes.indexdef`` shows it): same name, operator class, expression, parameters and
+predicate. Migration 0008's SECURITY DEFINER functions do the DDL, since the application's
+role may not drop or create indexes itself.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import text
+
+from datalayer.settings import Settings
+
+REBUILD_SHARE = 0.3
+"""A load rebuilds the vector indexes when it brings at least this share of the rows the
+table will then hold: from there on, one build over the whole table costs less than
+inserting each new row into the graph (a build costs about 0.3 of an insert per row)."""
+REBUILD_MIN_ROWS = 1000
+"""Smaller loads never rebuild: dropping the index blocks searches for a gain of seconds."""
+
+# The planner's estimate; a table never analysed (reltuples < 0) is counted instead.
+ROW_ESTIMATE = """
+SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint
+            ELSE (SELECT count(*) FROM recipe_embeddings) END
+  FROM pg_class AS c
+ WHERE c.oid = 'recipe_embeddings'::regclass
+"""
+
+
+def should_rebuild(loading: int, existing: int) -> bool:
+    """Whether a load of ``loading`` rows into a table of ``existing`` rows should drop the
+    vector indexes and rebuild them (see :data:`REBUILD_SHARE`, :data:`REBUILD_MIN_ROWS`)."""
+    return loading >= REBUILD_MIN_ROWS and loading >= REBUILD_SHARE * (existing + loading)
+
+
+async def estimated_rows(session: Any) -> int:
+    """How many rows ``recipe_embeddings`` holds, by the planner's statistics."""
+    return int((await session.execute(text(ROW_ESTIMATE))).scalar_one())
+
+
+async def drop_vector_indexes(session: Any, settings: Settings) -> list[str]:
+    """Drop the table's vector indexes in the session's transaction; returns their names.
+
+    The table stays locked ACCESS EXCLUSIVE until the transaction ends. The lock is awaited
+    at most ``DATABASE_LOCK_TIMEOUT_MS`` (then ``ConflictError``), so a long read in progress
+    makes the load fail fast rather than queue every search behind it.
+    """
+    previous = (
+        await session.execute(
+            text(
+                "SELECT current_setting('lock_timeout'), set_config('lock_timeout', :value, true)"
+            ),
+            {"value": f"{settings.database_lock_timeout_ms}ms"},
+        )
+    ).scalar_one()
+    rows = await session.execute(text("SELECT index_name FROM drop_embedding_vector_indexes()"))
+    dropped = [row[0] for row in rows]
+    await session.execute(
+        text("SELECT set_config('lock_timeout', :value, true)"), {"value": previous}
+    )
+    return dropped
+
+
+async def rebuild_vector_indexes(session: Any, settings: Settings) -> float:
+    """Recreate the indexes :func:`drop_vector_indexes` dropped in this transaction, with
+    the build's memory and parallel workers set for this transaction only; returns the
+    seconds the build took."""
+    await session.execute(
+        text(
+            "SELECT set_config('maintenance_work_mem', :memory, true), "
+            "set_config('max_parallel_maintenance_workers', :workers, true)"
+        ),
+        {
+            "memory": f"{settings.embedding_index_build_memory_mb}MB",
+            "workers": str(settings.embedding_index_build_workers),
+        },
+    )
+    started = time.perf_counter()
+    await session.execute(text("SELECT rebuild_embedding_vector_indexes()"))
+    return time.perf_counter() - started
