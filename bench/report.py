@@ -331,6 +331,33 @@ def _other_sections(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def _hybrid_section(results: dict[str, Any]) -> list[str]:
+    if "hybrid" not in results:  # results of runs before the hybrid search existed
+        return []
+    return [
+        "## Hybrid search (RecipeSearchRepository.hybrid_search, limit 20)",
+        "",
+        "Full-text and nearest-embedding lists of the user's recipes (50 candidates each) "
+        "fused by reciprocal rank fusion in one statement; the same query texts as above, "
+        "each with a query vector of the dataset.",
+        "",
+        *_table(
+            ["Scope", "rows in scope", "median results", "p50 ms", "p95 ms", "p99 ms"],
+            [
+                [
+                    f"user owning {name}",
+                    r["rows_in_scope"],
+                    r["matches_median"],
+                    r["p50_ms"],
+                    r["p95_ms"],
+                    r["p99_ms"],
+                ]
+                for name, r in results["hybrid"]["per_user"].items()
+            ],
+        ),
+    ]
+
+
 def render_markdown(results: dict[str, Any]) -> str:
     """The results as markdown (what ``vector_search.md`` holds)."""
     targets = _table(
@@ -350,5 +377,6 @@ def render_markdown(results: dict[str, Any]) -> str:
             *targets,
             *_sweeps(results),
             *_other_sections(results),
+            *_hybrid_section(results),
         ]
     )

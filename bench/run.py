@@ -21,7 +21,7 @@ from bench.corpus import RecipeCorpus
 from bench.dataset import Dataset, build_dataset
 from bench.environment import machine, versions
 from bench.fts import WARM_UP as FTS_WARM_UP
-from bench.fts import full_text
+from bench.fts import full_text, hybrid
 from bench.generator import GeneratorParams, IntArray, difficulty, exact_top_k
 from bench.loading import build_hnsw_index, load_owners_and_recipes, measure_bulk_load
 from bench.report import evaluate_targets
@@ -204,12 +204,17 @@ async def run(config: RunConfig) -> dict[str, Any]:
                     FTS_WARM_UP + config.fts_queries, dataset.recipes
                 )
                 results["fts"] = await full_text(db, url, dataset, queries, progress)
+                results["hybrid"] = await hybrid(db, settings, dataset, queries, progress)
             finally:
                 await db.dispose()
     for name, row in results["fts"]["per_user"].items():
         progress.console.log(_line(f"full-text {name} user", row))
     results["fts_p50_ms"] = results["fts"]["per_user"]["10pct"]["p50_ms"]
     results["fts_p95_ms"] = results["fts"]["per_user"]["10pct"]["p95_ms"]
+    for name, row in results["hybrid"]["per_user"].items():
+        progress.console.log(_line(f"hybrid {name} user", row))
+    results["hybrid_p50_ms"] = results["hybrid"]["per_user"]["10pct"]["p50_ms"]
+    results["hybrid_p95_ms"] = results["hybrid"]["per_user"]["10pct"]["p95_ms"]
     results["targets"] = evaluate_targets(results)
     results["runtime_s"] = round(time.perf_counter() - started, 1)
     return results
