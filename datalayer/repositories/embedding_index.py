@@ -1,13 +1,13 @@
 """Dropping and rebuilding the vector indexes of ``recipe_embeddings`` around a large load.
 
-Inserting a row into an HNSW index costs a search of the graph; building the index once
-over the loaded table costs about a third of that per row, and a load with no index runs at
-COPY speed (figures in the README's benchmark section). So a large load drops the table's
-vector indexes (HNSW and IVFFlat, whatever migration made them), loads, and recreates each
-one from the definition PostgreSQL printed for it before the drop (``pg_get_indexdef``, as
-``pg_indexes.indexdef`` shows it): same name, operator class, expression, parameters and
-predicate. Migration 0008's SECURITY DEFINER functions do the DDL, since the application's
-role may not drop or create indexes itself.
+Inserting a row into an HNSW index costs a search of the graph: 3.9 ms of server CPU per
+row into a 20,000-row index of 1536-d vectors (m=16, ef_construction=64), against 0.65 ms
+per row for a build over the whole table, one worker. A load without the index runs at
+COPY speed. So a large load drops the table's vector indexes (HNSW and IVFFlat, whatever
+migration made them), loads, and recreates each one from the definition PostgreSQL printed
+for it before the drop (``pg_get_indexdef``, as ``pg_indexes.indexdef`` shows it): same
+name, operator class, expression, parameters and predicate. Migration 0008's SECURITY
+DEFINER functions do the DDL, since the application's role may not drop or create indexes.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from sqlalchemy import text
 
 from datalayer.settings import Settings
 
-REBUILD_SHARE = 0.3
+REBUILD_SHARE = 0.2
 """A load rebuilds the vector indexes when it brings at least this share of the rows the
-table will then hold: from there on, one build over the whole table costs less than
-inserting each new row into the graph (a build costs about 0.3 of an insert per row)."""
+table will then hold. A build over the whole table costs less than inserting the new rows
+from about 0.17 on (0.65 / 3.9 ms per row); the margin above it keeps the table unlocked
+when the rebuild would save little. There is no size above which a load always rebuilds:
+into a large table, a load small beside it is cheaper through the index."""
 REBUILD_MIN_ROWS = 1000
 """Smaller loads never rebuild: dropping the index blocks searches for a gain of seconds."""
 

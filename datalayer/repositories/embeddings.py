@@ -161,7 +161,7 @@ class EmbeddingRepository:
         them before the COPY and rebuilds them after it, in the same transaction (with
         ``EMBEDDING_INDEX_BUILD_MEMORY_MB`` and ``EMBEDDING_INDEX_BUILD_WORKERS``); ``False``
         inserts every row into them; ``None`` (the default) rebuilds when the load brings at
-        least 1,000 rows and 30% of the rows the table will hold, where one build costs less
+        least 1,000 rows and 20% of the rows the table will hold, where one build costs less
         than the inserts. The trade-off: the rebuild locks ``recipe_embeddings`` (ACCESS
         EXCLUSIVE, awaited at most ``DATABASE_LOCK_TIMEOUT_MS``, else ``ConflictError``)
         until the transaction commits, so every search and read of embeddings waits for the

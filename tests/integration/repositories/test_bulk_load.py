@@ -90,8 +90,8 @@ async def embedding_count(db: Database) -> int:
 def test_the_rebuild_threshold() -> None:
     assert not should_rebuild(REBUILD_MIN_ROWS - 1, 0)  # small loads never rebuild
     assert should_rebuild(REBUILD_MIN_ROWS, 0)  # into an empty table
-    assert should_rebuild(30_000, 70_000)  # 30% of the table after the load
-    assert not should_rebuild(29_999, 70_001)
+    assert should_rebuild(20_000, 80_000)  # 20% of the table after the load
+    assert not should_rebuild(19_999, 80_001)
     assert not should_rebuild(50_000, 1_000_000)  # through the index: 5% of the table
 
 
