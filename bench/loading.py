@@ -210,6 +210,7 @@ async def measure_bulk_load(
         "copy_seconds": round(copy_seconds, 2),
         "copy_path": "EmbeddingRepository.bulk_load (validation + binary COPY), without the "
         "index rebuild it runs in the same transaction (index_build_s)",
+        "copy_statement_s": round(loaded.copy_s, 2),
         "index_build_s": _rounded(loaded.index_build_s),
         "rebuilt_indexes": loaded.rebuilt_indexes,
         "rebuild_decision": "automatic (rebuild_index=None)",
