@@ -153,8 +153,8 @@ def render_backup_markdown(results: dict[str, Any]) -> str:
         "",
         "| step | seconds |",
         "| --- | ---: |",
-        f"| backup (pg_dump, {results['jobs']} jobs, {results.get('compression', 'gzip')}, "
-        f"manifest) | {results['backup_s']} |",
+        f"| backup (pg_dump, {results['jobs']} jobs, compression "
+        f"{results.get('compression', 'gzip')}, manifest) | {results['backup_s']} |",
         f"| restore (pg_restore into a scratch database) | {results['restore_s']} |",
     ]
     lines += _phase_rows(phases, _PHASES[:2])
