@@ -20,7 +20,7 @@ from datalayer.observability.jobs import job_run
 from datalayer.observability.setup import configure_metrics
 from datalayer.operations.backup import BackupManifest, create_backup, restore_backup
 from datalayer.operations.drill import publish_drill, restore_drill
-from datalayer.operations.maintenance import TASKS, TaskResult, run_maintenance
+from datalayer.operations.maintenance import DEFAULT_TASKS, TASKS, TaskResult, run_maintenance
 from datalayer.operations.restore_check import DrillResult
 from datalayer.settings import Settings, get_settings
 
@@ -139,10 +139,14 @@ def _print_drill(result: DrillResult) -> None:
 def maintenance_run(
     task: Annotated[
         list[str] | None,
-        typer.Option("--task", help=f"Run only this task (repeatable): {', '.join(TASKS)}."),
+        typer.Option(
+            "--task",
+            help=f"Run only this task (repeatable): {', '.join(TASKS)}. Without it: all "
+            f"but {', '.join(sorted(set(TASKS) - set(DEFAULT_TASKS)))}.",
+        ),
     ] = None,
 ) -> None:
-    """Run the maintenance tasks (all, or each --task) and report what each did."""
+    """Run the maintenance tasks (the nightly set, or each --task) and report what each did."""
     settings = get_settings()
     configure_metrics(settings)
 
@@ -158,7 +162,7 @@ def maintenance_run(
                 console=console,
                 transient=True,
             ) as progress:
-                bar = progress.add_task("maintenance", total=len(task or TASKS))
+                bar = progress.add_task("maintenance", total=len(task or DEFAULT_TASKS))
 
                 def step(name: str, position: int, total: int) -> None:
                     progress.update(bar, completed=position - 1, total=total, description=name)
