@@ -96,6 +96,8 @@ class TuningResult:
     sample_size: int
     row_count: int
     sweep: list[EfMeasurement] = field(default_factory=list)
+    queries: tuple[Any, ...] = ()
+    """The recipe ids whose vectors were the queries (not in :meth:`as_dict`)."""
 
     def describe(self) -> str:
         """One line: the value stored and whether it meets the target."""
@@ -108,7 +110,10 @@ class TuningResult:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The figures (``sweep`` included, ``queries`` left out)."""
+        figures = asdict(self)
+        del figures["queries"]
+        return figures
 
 
 def recall_lower_bound(recalls: Sequence[float]) -> float:
@@ -205,10 +210,10 @@ async def tune_ef_search(
         sample_size=len(queries),
         row_count=row_count,
         sweep=sweep,
+        queries=tuple(own for own, _ in queries),
     )
     async with db.write_engine.begin() as connection:
-        stored = result.as_dict()
-        del stored["sweep"]
+        stored = {key: value for key, value in result.as_dict().items() if key != "sweep"}
         await connection.execute(_STORE, stored)
     return result
 
