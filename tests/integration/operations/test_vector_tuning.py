@@ -22,8 +22,12 @@ from datalayer.operations.maintenance import DEFAULT_TASKS, run_maintenance
 from datalayer.operations.vector_tuning import ef_ladder, tune_ef_search
 from datalayer.settings import Settings, load_settings
 from tests.integration.gdpr.test_cli import cli
-from tests.integration.repositories.support import new_user, random_embeddings
-from tests.services import PostgresHarness, temporary_database
+from tests.integration.repositories.support import (
+    database_with_embeddings,
+    new_user,
+    random_embeddings,
+)
+from tests.services import PostgresHarness
 from tests.unit.observability.test_emitter import emf_emitter
 
 ROWS = 3000
@@ -33,12 +37,7 @@ K = 10
 @pytest.fixture(scope="module")
 async def loaded_url(postgres: PostgresHarness) -> AsyncIterator[str]:
     """One database of 3,000 random 1536-dimension vectors for the whole module."""
-    with temporary_database(postgres, migrated=True) as url:
-        db = Database.connect(url, load_settings(database_url=url, database_pool_size=2))
-        try:
-            await random_embeddings(db, {await new_user(db): ROWS})
-        finally:
-            await db.dispose()
+    async with database_with_embeddings(postgres, ROWS) as (url, _):
         yield url
 
 
