@@ -3,13 +3,16 @@ recall computed here against an exact scan with the same filters and threshold."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import numpy as np
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from datalayer.db import Database
 from datalayer.metric_names import Metric
@@ -45,7 +48,7 @@ async def exact(
     db: Database,
     *,
     user: uuid.UUID | None = None,
-    excluded: list[uuid.UUID] = (),  # type: ignore[assignment]
+    excluded: Sequence[uuid.UUID] = (),
 ) -> list[tuple[uuid.UUID, float]]:
     """Every recipe in scope with its cosine distance to QUERY, nearest first (no index)."""
     async with db.write_engine.begin() as connection:
@@ -65,9 +68,37 @@ def published(backend: Recorded) -> list[float]:
     return [p.value for p in backend.points if p.metric is Metric.VECTOR_SEARCH_RECALL]
 
 
+@pytest.fixture
+async def index_preferred(stocked: tuple[str, list[uuid.UUID]]) -> AsyncIterator[Database]:
+    """Connections that cannot sort: left to itself the planner reads the HNSW index, so
+    only the sampler's own settings make its re-run exact."""
+    url = stocked[0]
+    name = url.rsplit("/", 1)[1]
+    async with sql_on(url) as connection:
+        await connection.execute(text(f'ALTER DATABASE "{name}" SET enable_sort = off'))
+    db = Database.connect(url, load_settings(database_url=url, database_pool_size=2))
+    try:
+        yield db
+    finally:
+        await db.dispose()
+        async with sql_on(url) as connection:
+            await connection.execute(text(f'ALTER DATABASE "{name}" RESET enable_sort'))
+
+
+@asynccontextmanager
+async def sql_on(url: str) -> AsyncIterator[AsyncConnection]:
+    db = Database.connect(url, load_settings(database_url=url, database_pool_size=1))
+    try:
+        async with db.write_engine.begin() as connection:
+            yield connection
+    finally:
+        await db.dispose()
+
+
 async def test_the_published_recall_is_the_share_of_the_exact_top_k_returned(
-    loaded: Database, stocked: tuple[str, list[uuid.UUID]]
+    index_preferred: Database, stocked: tuple[str, list[uuid.UUID]]
 ) -> None:
+    loaded = index_preferred
     embeddings = EmbeddingRepository(loaded, sampling(stocked, 1.0))
     backend = Recorded()
     with metrics.use(backend, environment="test"):
@@ -140,6 +171,7 @@ async def test_one_re_run_at_a_time_and_its_failures_stay_in_the_background(
         sampler.offer(one, {}, [])
         sampler.offer(one, {}, [])  # one is in flight: dropped, never queued
         await sampler.drain()
+        await asyncio.sleep(1.0)  # time enough for a second re-run, had one started
         assert published(backend) == [0.0]  # the search had returned nothing of the one row
 
         broken = text("SELECT no_such_column FROM recipe_embeddings")
