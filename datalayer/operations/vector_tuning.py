@@ -24,9 +24,9 @@ inserted, and a fresh query is not. How much that matters depends on the data. M
 queries' recall (0.965 against 0.950 at ef_search 40, 0.971 against 0.966 at 60, 0.985
 against 0.997 at 200) and the bound chose 60 for a target of 0.95, where fresh queries
 reached 0.966. On 3,000 uniformly random vectors, which have no structure at all, it was
-optimistic by about one step of the ladder (0.971 at 200 against 0.948). ``bench`` reports the recall reached at the
-tuned value on fresh queries (``tuned`` in its results), and sampled recall
-(:mod:`datalayer.observability.recall`) measures real queries in production.
+optimistic by about one step of the ladder (0.971 at 200 against 0.948). ``bench`` reports
+the recall reached at the tuned value on fresh queries (``tuned`` in its results), and
+sampled recall (:mod:`datalayer.observability.recall`) measures real queries in production.
 """
 
 from __future__ import annotations
