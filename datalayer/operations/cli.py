@@ -40,6 +40,19 @@ def _live_url(settings: Settings) -> str:
     return primary_url(settings)
 
 
+def progress_bar(console: Console) -> Progress:
+    """A transient bar with ``completed/total`` and the elapsed time, on ``console``."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 def _spinner() -> Progress:
     return Progress(
         SpinnerColumn(),
@@ -153,15 +166,7 @@ def maintenance_run(
     async def run() -> list[TaskResult]:
         db = Database.connect(_live_url(settings), settings)
         try:
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
+            with progress_bar(console) as progress:
                 bar = progress.add_task("maintenance", total=len(task or DEFAULT_TASKS))
 
                 def step(name: str, position: int, total: int) -> None:

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from datalayer.operations.cli import progress_bar
 from datalayer.operations.vector_tuning import TuningResult, tune_ef_search
 from datalayer.settings import get_settings
 
@@ -48,14 +48,7 @@ def vector_tune(
 
     async def run() -> TuningResult:
         async with DataLayer.from_settings(settings) as datalayer:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
+            with progress_bar(console) as progress:
                 bar = progress.add_task("sampling stored vectors", total=None)
 
                 def step(name: str, done: int, total: int) -> None:
