@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.tuning import tuned_section
+
 CALIBRATION_RANGE = (0.85, 0.95)
 
 
@@ -334,6 +336,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             "",
             *targets,
             *_sweeps(results),
+            *tuned_section(results),
             *_other_sections(results),
         ]
     )

@@ -27,6 +27,7 @@ from bench.loading import build_hnsw_index, load_owners_and_recipes, measure_bul
 from bench.report import evaluate_targets
 from bench.server import bench_database, server_settings
 from bench.timing import progress_display
+from bench.tuning import tuned_block
 from bench.vector_search import (
     K,
     Searcher,
@@ -155,6 +156,8 @@ async def _search(
     results["default"] = _default_block(settings, sweep)
     results["recommended_ef_search"] = recommended_ef_search(sweep)
     results["recommended_ef_search_index_forced"] = recommended_ef_search(forced)
+    results["tuned"] = await tuned_block(searcher, truth, progress)
+    log(_line(f"tuned ef_search={results['tuned']['ef_search']}", results["tuned"]))
     repo_raw = await repository_vs_raw(searcher, default_ef, progress)
     log(_line("repository", repo_raw["repository"]))
     log(_line("raw psycopg", repo_raw["raw_psycopg"]))

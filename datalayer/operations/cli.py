@@ -20,7 +20,7 @@ from datalayer.observability.jobs import job_run
 from datalayer.observability.setup import configure_metrics
 from datalayer.operations.backup import BackupManifest, create_backup
 from datalayer.operations.drill import publish_drill, restore_drill
-from datalayer.operations.maintenance import TASKS, TaskResult, run_maintenance
+from datalayer.operations.maintenance import DEFAULT_TASKS, TASKS, TaskResult, run_maintenance
 from datalayer.operations.restore import RestoreOptions, restore_backup
 from datalayer.operations.restore_check import DrillResult
 from datalayer.settings import Settings, get_settings
@@ -39,6 +39,19 @@ def _live_url(settings: Settings) -> str:
     from datalayer.runtime import primary_url
 
     return primary_url(settings)
+
+
+def progress_bar(console: Console) -> Progress:
+    """A transient bar with ``completed/total`` and the elapsed time, on ``console``."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def _spinner() -> Progress:
@@ -150,26 +163,22 @@ def _print_drill(result: DrillResult) -> None:
 def maintenance_run(
     task: Annotated[
         list[str] | None,
-        typer.Option("--task", help=f"Run only this task (repeatable): {', '.join(TASKS)}."),
+        typer.Option(
+            "--task",
+            help=f"Run only this task (repeatable): {', '.join(TASKS)}. Without it: all "
+            f"but {', '.join(sorted(set(TASKS) - set(DEFAULT_TASKS)))}.",
+        ),
     ] = None,
 ) -> None:
-    """Run the maintenance tasks (all, or each --task) and report what each did."""
+    """Run the maintenance tasks (the nightly set, or each --task) and report what each did."""
     settings = get_settings()
     configure_metrics(settings)
 
     async def run() -> list[TaskResult]:
         db = Database.connect(_live_url(settings), settings)
         try:
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
-                bar = progress.add_task("maintenance", total=len(task or TASKS))
+            with progress_bar(console) as progress:
+                bar = progress.add_task("maintenance", total=len(task or DEFAULT_TASKS))
 
                 def step(name: str, position: int, total: int) -> None:
                     progress.update(bar, completed=position - 1, total=total, description=name)

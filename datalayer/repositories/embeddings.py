@@ -30,6 +30,7 @@ from datalayer.db import Database, idempotent_read
 from datalayer.errors import InvalidInputError, NotFoundError
 from datalayer.metric_names import Metric
 from datalayer.observability.emitter import metrics
+from datalayer.observability.recall import RecallSampler
 from datalayer.repositories.caching import invalidations, recipe_updated
 from datalayer.repositories.embedding_copy import COPY_COLUMNS, COPY_HEADER, COPY_TRAILER, copy_row
 from datalayer.repositories.embedding_sql import (
@@ -42,6 +43,7 @@ from datalayer.repositories.embedding_sql import (
     SUMMARY_COLUMNS,
     UPSERT,
 )
+from datalayer.repositories.search_tuning import TunedEfSearch
 from datalayer.schemas.common import as_uuid, bounded_int, parse, parse_value
 from datalayer.schemas.embeddings import (
     EmbeddingIn,
@@ -65,12 +67,17 @@ MAX_BATCH = 100
 
 
 class EmbeddingRepository:
-    """Vector storage and similarity search over ``recipe_embeddings``."""
+    """Vector storage and similarity search over ``recipe_embeddings``.
+
+    A search given no ``ef_search`` uses the tuned one (:mod:`.search_tuning`); ``recall``
+    re-runs a sample of searches exactly (:mod:`datalayer.observability.recall`).
+    """
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
         self._dim = settings.embedding_dim
-        self._ef_search = settings.hnsw_ef_search
+        self._ef_search = TunedEfSearch(settings)
+        self.recall = RecallSampler(db, settings, prepare=_binary_vectors)
 
     # -- writes --------------------------------------------------------------------------
     async def store_embedding(
@@ -245,7 +252,7 @@ class EmbeddingRepository:
                 "user_id": user_id,
                 "exclude_recipe_ids": [] if exclude_recipe_ids is None else exclude_recipe_ids,
                 "distance_threshold": distance_threshold,
-                "ef_search": self._ef_search if ef_search is None else ef_search,
+                "ef_search": ef_search,
             },
         )
         vector = as_vector(query_embedding, self._dim, field="query_embedding")
@@ -277,6 +284,7 @@ class EmbeddingRepository:
             await self._apply_search_settings(session, query.ef_search, iterative=len(filters) > 1)
             rows = (await session.execute(statement, params)).mappings().all()
         metrics.observe(Metric.VECTOR_SEARCH_LATENCY, (time.perf_counter() - started) * 1000)
+        self.recall.offer(statement, params, rows)
         if hydrate:
             return [_similar_recipe(row) for row in rows]
         return [
@@ -306,7 +314,7 @@ class EmbeddingRepository:
             {
                 "limit": limit,
                 "distance_threshold": distance_threshold,
-                "ef_search": self._ef_search if ef_search is None else ef_search,
+                "ef_search": ef_search,
             },
         )
         vectors = as_vectors(query_embeddings, self._dim)
@@ -340,8 +348,9 @@ class EmbeddingRepository:
             return [row[0] for row in rows]
 
     async def _apply_search_settings(
-        self, session: Any, ef_search: int, *, iterative: bool
+        self, session: Any, ef_search: int | None, *, iterative: bool
     ) -> None:
+        ef_search = ef_search or await self._ef_search.current(session)
         # Transaction-scoped (is_local = true): nothing leaks through a transaction pooler.
         # Unfiltered searches turn off sequential scans: at ef_search >= ~120 pgvector's cost
         # estimate otherwise makes the planner prefer an exact scan about 50x slower.

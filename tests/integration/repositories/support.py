@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -21,7 +21,9 @@ from sqlalchemy.schema import CreateIndex
 from datalayer import models as m
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError
+from datalayer.settings import load_settings
 from tests import factories
+from tests.services import PostgresHarness, temporary_database
 
 HNSW_INDEX = "ix_recipe_embeddings_embedding_hnsw"
 
@@ -218,3 +220,19 @@ async def exact_neighbours(
             {"query": str([float(x) for x in query]), "user": user_id, "k": k},
         )
         return [row[0] for row in rows]
+
+
+@asynccontextmanager
+async def database_with_embeddings(
+    postgres: PostgresHarness, *counts: int
+) -> AsyncIterator[tuple[str, list[uuid.UUID]]]:
+    """A fresh migrated database (its URL) whose new users own ``counts`` random embeddings
+    each (:func:`random_embeddings`), and those users' ids; dropped after the block."""
+    with temporary_database(postgres, migrated=True) as url:
+        db = Database.connect(url, load_settings(database_url=url, database_pool_size=2))
+        try:
+            owners = [await new_user(db) for _ in counts]
+            await random_embeddings(db, dict(zip(owners, counts, strict=True)))
+        finally:
+            await db.dispose()
+        yield url, owners
