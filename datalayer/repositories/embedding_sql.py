@@ -27,10 +27,14 @@ EXACT_SCAN_ROWS_PER_SQRT = 10
 sqrt(table rows))`` is searched exactly. Exact costs grow with the user's rows, an iterative
 HNSW scan with table rows / user's rows; measured on 100,000 rows they cross near 3,500."""
 
+# enable_sort = off leaves the HNSW index as the only sort-free way to order candidates (an
+# exact branch sorts either way). Each statement's plan is fixed by its text and these
+# settings, so a prepared statement may skip planning: force_generic_plan.
 SEARCH_SETTINGS = (
     "SELECT set_config('hnsw.ef_search', %(ef_search)s, true), "
     "set_config('hnsw.iterative_scan', %(iterative_scan)s, true), "
-    "set_config('enable_sort', 'off', true)"
+    "set_config('enable_sort', 'off', true), "
+    "set_config('plan_cache_mode', 'force_generic_plan', true)"
 )
 
 _HNSW_POOL = """

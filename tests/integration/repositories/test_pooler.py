@@ -68,8 +68,9 @@ async def test_search_settings_apply_inside_the_transaction_and_never_leak(
         with psycopg.connect(bouncer.url, prepare_threshold=None) as client:
             row = client.execute(
                 "SELECT pg_backend_pid(), current_setting('hnsw.ef_search'), "
-                "current_setting('hnsw.iterative_scan'), current_setting('enable_sort')"
+                "current_setting('hnsw.iterative_scan'), current_setting('enable_sort'), "
+                "current_setting('plan_cache_mode')"
             ).fetchone()
-        assert row is not None and row[1:] == ("40", "off", "on")
+        assert row is not None and row[1:] == ("40", "off", "on", "auto")
         pids.add(row[0])
     assert len(pids) == 1
