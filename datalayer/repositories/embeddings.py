@@ -1,9 +1,11 @@
 """Recipe embeddings: storage, pgvector similarity search and bulk loading.
 
 Search settings are applied per transaction (``set_config(..., true)``), never per session,
-so they are safe behind a transaction pooler. Filtered searches (user scope, exclusions) use
-pgvector's iterative index scans with relaxed order, re-sorted after a MATERIALIZED CTE,
-so a filter still returns ``min(limit, matching rows)`` rows.
+so they are safe behind a transaction pooler; they travel with the search in one pipelined
+round trip (:mod:`datalayer.repositories.similarity`). A user-scoped search reads a small
+scope exactly and a large one through the HNSW index with an iterative scan; exclusions use
+the iterative scan too, so a filter still returns ``min(limit, matching rows)`` rows, and a
+result that may not is flagged (:class:`~datalayer.schemas.embeddings.SearchResults`).
 
 Embedding maintenance (store, update, delete, reprocessing, bulk load) is a system operation
 of the AI pipeline and takes no acting user; searches take an optional user scope. Recipes of
