@@ -216,7 +216,8 @@ def _other_sections(results: dict[str, Any]) -> list[str]:
         f"## Repository vs raw psycopg (same SQL, ef_search={repo_raw['ef_search']})",
         "",
         "Both send the same statements the same way: settings and search pipelined in one "
-        "round trip, then COMMIT. The repository adds validation, the pool checkout (with "
+        "round trip and one implicit transaction. The repository adds validation, the pool "
+        "checkout (with "
         "its pre-ping), routing, retries, metrics and the result models.",
         "",
         *_table(

@@ -2,8 +2,9 @@
 
 :meth:`EmbeddingRepository.plan_search` returns the validated statements of one
 ``similarity_search`` call (the per-transaction settings and the search), so the raw path
-runs exactly the same SQL text with the same parameters, and sends them the same way: both
-pipelined in one round trip (``BEGIN`` included), then ``COMMIT``. What the raw path leaves
+runs exactly the same SQL text with the same parameters, and sends them the same way
+(:func:`~datalayer.repositories.similarity.send_pipelined`: one round trip, one implicit
+transaction). What the raw path leaves
 out is the repository's own work: validation, pool checkout (with its ping), routing,
 retries, metrics and the result models.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,9 +21,9 @@ from psycopg import AsyncConnection
 
 from datalayer.db import Database
 from datalayer.repositories.embedding_sql import STATS_COLUMNS
-from datalayer.repositories.similarity import SearchPlan
+from datalayer.repositories.similarity import SearchPlan, send_pipelined
 
-FORCE_INDEX_SQL = "SELECT set_config('enable_seqscan', 'off', true)"
+FORCE_INDEX_SETTING = "set_config('enable_seqscan', 'off', true)"
 
 
 async def raw_search(
@@ -36,14 +38,10 @@ async def raw_search(
     ``force_index`` also sets ``enable_seqscan = off`` for the transaction (pgvector's
     documented way to keep the planner on the HNSW index).
     """
+    if force_index:
+        plan = replace(plan, settings_sql=f"{plan.settings_sql}, {FORCE_INDEX_SETTING}")
     started = time.perf_counter()
-    async with connection.pipeline():
-        await connection.execute(plan.settings_sql, plan.settings_params)
-        if force_index:
-            await connection.execute(FORCE_INDEX_SQL)
-        cursor = await connection.execute(plan.sql, plan.with_query(vector))
-        rows = await cursor.fetchall()
-    await connection.commit()
+    rows = await send_pipelined(connection, plan, plan.with_query(vector))
     ids = [row[STATS_COLUMNS] for row in rows if row[STATS_COLUMNS] is not None]
     return ids, time.perf_counter() - started
 
@@ -72,7 +70,7 @@ async def scan_plan(
     async with connection.transaction():
         await connection.execute(plan.settings_sql, plan.settings_params)
         if force_index:
-            await connection.execute(FORCE_INDEX_SQL)
+            await connection.execute(f"SELECT {FORCE_INDEX_SETTING}")
         cursor = await connection.execute(
             "EXPLAIN (ANALYZE, FORMAT JSON) " + plan.sql, plan.with_query(vector)
         )

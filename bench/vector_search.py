@@ -223,8 +223,9 @@ async def repository_vs_raw(
         "raw_psycopg": raw,
         "p50_ratio": round(repository["p50_ms"] / raw["p50_ms"], 3),
         "p95_ratio": round(repository["p95_ms"] / raw["p95_ms"], 3),
-        "note": "same SQL text, parameters and set_config, both pipelined (BEGIN, settings "
-        "and search in one round trip, then COMMIT), vectors in binary; the repository adds "
+        "note": "same SQL text, parameters and set_config, both pipelined (settings and "
+        "search in one round trip and one implicit transaction), vectors in binary; the "
+        "repository adds "
         "validation, pool checkout with its pre-ping, routing, retries, metrics and the "
         "result models",
     }

@@ -2,11 +2,11 @@
 
 :func:`search_plan` turns validated options into the settings statement and the search
 statement (SQL in :mod:`datalayer.repositories.embedding_sql`). :func:`run_pipelined` sends
-both through the session's psycopg connection in pipeline mode, so ``BEGIN``, the
-transaction-scoped settings and the search travel together and only ``COMMIT`` is a round
-trip of its own. The settings are planner settings too (``enable_sort = off`` keeps the
-HNSW branches on the index), so they must be in effect before the search is planned: a
-separate statement in the same transaction, never part of the search itself.
+both through the session's psycopg connection in pipeline mode, in one round trip and one
+implicit transaction (see :func:`send_pipelined`). The settings are planner settings too
+(``enable_sort = off`` keeps the HNSW branches on the index), so they must be in effect
+before the search is planned: a separate statement in the same transaction, never part of
+the search itself.
 
 Every plan is fixed by the SQL text (the user-scoped choice between an exact scan and the
 HNSW index is made by the executor, see ``embedding_sql``), so a prepared statement's
@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pgvector.psycopg import register_vector_async
+from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
 
 from datalayer.repositories.embedding_sql import (
     GLOBAL_SEARCH,
@@ -108,11 +110,31 @@ async def driver_connection(session: Any) -> Any:
 
 async def run_pipelined(session: Any, plan: SearchPlan) -> list[tuple[Any, ...]]:
     """The rows of ``plan``'s search, its settings applied first in the same transaction."""
-    connection = await driver_connection(session)
-    async with connection.pipeline():
-        await connection.execute(plan.settings_sql, plan.settings_params)
-        cursor = await connection.execute(plan.sql, plan.params)
-        rows: list[tuple[Any, ...]] = await cursor.fetchall()
+    return await send_pipelined(await driver_connection(session), plan, plan.params)
+
+
+async def send_pipelined(
+    connection: AsyncConnection[Any], plan: SearchPlan, params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Settings and search in one round trip and one transaction.
+
+    On an idle connection both go out in autocommit mode: the server runs every statement
+    of a pipeline up to its Sync as one implicit transaction, so the transaction-scoped
+    settings hold for the search and end with it, without BEGIN or COMMIT round trips. A
+    connection already in a transaction (PgBouncer mode sets its timeouts at BEGIN) sends
+    them inside it.
+    """
+    idle = connection.info.transaction_status == TransactionStatus.IDLE
+    if idle:
+        await connection.set_autocommit(True)
+    try:
+        async with connection.pipeline():
+            await connection.execute(plan.settings_sql, plan.settings_params)
+            cursor = await connection.execute(plan.sql, params)
+    finally:
+        if idle:
+            await connection.set_autocommit(False)
+    rows: list[tuple[Any, ...]] = await cursor.fetchall()  # received at the pipeline's Sync
     return rows
 
 
