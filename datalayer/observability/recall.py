@@ -17,15 +17,15 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import RowMapping, TextClause, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from datalayer.metric_names import Metric
 from datalayer.observability.emitter import Metrics
 from datalayer.observability.emitter import metrics as default_metrics
+from datalayer.repositories.embedding_sql import STATS_COLUMNS
+from datalayer.repositories.similarity import SearchPlan, run_pipelined
 from datalayer.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,14 +34,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Transaction-scoped. HNSW indexes offer no bitmap scan, so with plain index scans off no
-# HNSW index can deliver the order; bitmap scans stay on for the joins' key lookups.
-EXACT_SETTINGS = text(
+# HNSW index can deliver the order; bitmap and index-only scans stay on for the joins' key
+# lookups and the scope count. Sorting is back on (searches turn it off).
+EXACT_SETTINGS = (
     "SELECT set_config('enable_indexscan', 'off', true), "
     "set_config('enable_seqscan', 'on', true), "
+    "set_config('enable_sort', 'on', true), "
     "set_config('plan_cache_mode', 'force_custom_plan', true)"
 )
-
-Prepare = Callable[[AsyncSession], Awaitable[None]]
 
 
 def recall_at_k(found: Sequence[Any], exact: Sequence[Any]) -> float | None:
@@ -60,13 +60,11 @@ class RecallSampler:
         db: Database,
         settings: Settings,
         *,
-        prepare: Prepare | None = None,
         emitter: Metrics | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._db = db
         self._rate = settings.vector_recall_sample_rate
-        self._prepare = prepare
         self._emitter = emitter or default_metrics
         self._rng = rng or random.Random()  # noqa: S311 - sampling, not secrecy
         self._task: asyncio.Task[None] | None = None
@@ -76,17 +74,12 @@ class RecallSampler:
         """Whether a re-run is in flight (a sample offered now would be dropped)."""
         return self._task is not None and not self._task.done()
 
-    def offer(
-        self, statement: TextClause, params: Mapping[str, Any], rows: Sequence[RowMapping]
-    ) -> None:
-        """Maybe start the exact re-run of a search that returned ``rows`` (each with a
-        ``recipe_id``). Returns at once; never raises for the sample's sake."""
+    def offer(self, plan: SearchPlan, found: Sequence[uuid.UUID]) -> None:
+        """Maybe start the exact re-run of the search ``plan`` that returned the recipes
+        ``found``. Returns at once; never raises for the sample's sake."""
         if self._rate <= 0 or self._rng.random() >= self._rate or self.busy:
             return
-        found = [row["recipe_id"] for row in rows]
-        self._task = asyncio.get_running_loop().create_task(
-            self._measure(statement, dict(params), found)
-        )
+        self._task = asyncio.get_running_loop().create_task(self._measure(plan, list(found)))
 
     async def drain(self) -> None:
         """Wait for the re-run in flight, if any, to finish."""
@@ -101,16 +94,13 @@ class RecallSampler:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _measure(
-        self, statement: TextClause, params: dict[str, Any], found: list[uuid.UUID]
-    ) -> None:
+    async def _measure(self, plan: SearchPlan, found: list[uuid.UUID]) -> None:
+        exact_plan = replace(plan, settings_sql=EXACT_SETTINGS, settings_params={})
         try:
             async with self._db.read_transaction() as session:
-                if self._prepare is not None:
-                    await self._prepare(session)
-                await session.execute(EXACT_SETTINGS)
-                rows = (await session.execute(statement, params)).mappings().all()
-            recall = recall_at_k(found, [row["recipe_id"] for row in rows])
+                rows = await run_pipelined(session, exact_plan)
+            exact = [row[STATS_COLUMNS] for row in rows if row[STATS_COLUMNS] is not None]
+            recall = recall_at_k(found, exact)
             if recall is not None:
                 self._emitter.observe(Metric.VECTOR_SEARCH_RECALL, recall * 100.0)
         except Exception as exc:  # a sample is best effort: never the caller's problem

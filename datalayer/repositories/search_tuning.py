@@ -58,6 +58,13 @@ class TunedEfSearch:
         self._expires = 0.0
         self._refreshing = False
 
+    def known(self) -> int:
+        """The ef_search resolved last (the override, the stored tuning or the default),
+        without a database read."""
+        if self._override is not None:
+            return self._override
+        return self._default if self._value is None else self._value
+
     async def current(self, session: AsyncSession) -> int:
         """The ef_search to use; reads the stored value through ``session`` when the cached
         one is older than the TTL (concurrent searches meanwhile keep the cached one)."""

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pytest
 from sqlalchemy import text
 
 from datalayer.db import Database
+from datalayer.repositories import embeddings as embeddings_module
 from datalayer.repositories.embeddings import EmbeddingRepository
 from datalayer.repositories.search_tuning import HNSW_INDEX, TTL_S, TunedEfSearch
+from datalayer.repositories.similarity import SearchPlan
 from datalayer.settings import Settings, load_settings
 from tests.integration.repositories.support import (
     count_statements,
     new_user,
     random_embeddings,
-    search_snapshots,
 )
 
 QUERY = np.random.default_rng(5).random(1536) - 0.5
@@ -40,14 +43,29 @@ async def store_tuning(db: Database, ef_search: int, index: str = HNSW_INDEX) ->
         )
 
 
+@contextmanager
+def sent_plans(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[SearchPlan]]:
+    """The plans the repository sends (each one still sent, through the real function)."""
+    seen: list[SearchPlan] = []
+    send = embeddings_module.run_pipelined
+
+    async def recording(session: Any, plan: SearchPlan) -> list[tuple[Any, ...]]:
+        seen.append(plan)
+        return await send(session, plan)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(embeddings_module, "run_pipelined", recording)
+        yield seen
+
+
 async def ef_used(
     db: Database, settings: Settings, repository: EmbeddingRepository | None = None
 ) -> str:
     embeddings = repository or EmbeddingRepository(db, settings)
-    with search_snapshots(db.read_engine) as seen:
+    with pytest.MonkeyPatch.context() as patch, sent_plans(patch) as seen:
         await embeddings.similarity_search(QUERY, limit=5, distance_threshold=2.0)
-    (run,) = seen
-    return run.ef_search
+    (plan,) = seen
+    return str(plan.settings_params["ef_search"])
 
 
 async def test_without_a_tuning_the_default_is_used(stocked: Database, settings: Settings) -> None:
@@ -61,9 +79,9 @@ async def test_the_newest_stored_tuning_is_used(stocked: Database, settings: Set
     assert await ef_used(stocked, settings) == "64"
     # An explicit ef_search still wins over the tuning.
     embeddings = EmbeddingRepository(stocked, settings)
-    with search_snapshots(stocked.read_engine) as seen:
+    with pytest.MonkeyPatch.context() as patch, sent_plans(patch) as seen:
         await embeddings.similarity_search(QUERY, limit=5, distance_threshold=2.0, ef_search=31)
-    assert [run.ef_search for run in seen] == ["31"]
+    assert [plan.settings_params["ef_search"] for plan in seen] == ["31"]
 
 
 async def test_hnsw_ef_search_set_in_the_environment_wins(
