@@ -8,7 +8,7 @@ that version (no ``KEYS``/``SCAN``). ``user:{id}`` covers everything cached for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 from uuid import UUID
@@ -72,21 +72,21 @@ def taste_scope(user_id: UUID | str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CacheKey:
-    """One cache entry: its data type, identity and the scopes it depends on."""
+    """One cache entry: its data type, identity and the scopes it depends on.
+
+    ``name`` (``data_type:identity``, unique per entry) and ``all_scopes`` (the scopes with
+    :data:`GLOBAL_SCOPE` first) are computed once here: an L1 hit reads them.
+    """
 
     data_type: DataType
     identity: str
     scopes: tuple[str, ...]
+    name: str = field(init=False, repr=False, compare=False)
+    all_scopes: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def name(self) -> str:
-        """``data_type:identity``, unique per entry."""
-        return f"{self.data_type.value}:{self.identity}"
-
-    @property
-    def all_scopes(self) -> tuple[str, ...]:
-        """The scopes including :data:`GLOBAL_SCOPE`, in a stable order."""
-        return (GLOBAL_SCOPE, *self.scopes)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"{self.data_type}:{self.identity}")
+        object.__setattr__(self, "all_scopes", (GLOBAL_SCOPE, *self.scopes))
 
 
 def user_profile(user_id: UUID | str) -> CacheKey:
