@@ -121,13 +121,19 @@ class TieredCache:
         return self._store is not None
 
     @property
+    def subscription_losses(self) -> int:
+        """How often this process lost its invalidation subscription (each empties L1 and
+        invalidates every L2 entry)."""
+        return self._subscriber.losses if self._subscriber is not None else 0
+
+    @property
     def l1_usable(self) -> bool:
         """L1 alone only answers while this process would hear every invalidation."""
         if self._store is None:
             return True
         return (
             self._subscriber is not None
-            and self._subscriber.healthy
+            and self._subscriber.fresh
             and not self.delivery.has_undelivered
         )
 
