@@ -5,7 +5,9 @@ The steps, each its own short transaction:
 1. the ledger gets (or keeps) an entry for the subject hash, and the account is made
    inactive, so nothing new is created for them while the erasure runs;
 2. the owned tables, children before parents (:meth:`Inventory.deletion_order`), lose the
-   subject's rows ``batch_size`` at a time, so a heavy user never holds long locks;
+   subject's rows ``batch_size`` at a time, so a heavy user never holds long locks (with the
+   deletion request set, removing ingredient lines does not rewrite the recipes' search text
+   first: migration 0006);
 3. the ``users`` row goes (its cascades catch anything created meanwhile);
 4. every owned table is scanned for the subject: zero rows is the proof, and the ledger
    entry is completed with the counts.
