@@ -74,9 +74,15 @@ class UserExport:
     data_json: bytes = field(repr=False, compare=False)
 
     def to_json(self) -> bytes:
-        # Keys in sorted order ("data" < "manifest"); the data bytes are the checksummed ones.
+        return b"".join(self.json_parts())
+
+    def json_parts(self) -> list[bytes]:
+        """The JSON document as consecutive parts, so a writer need not join ~100 MB first.
+
+        Keys in sorted order ("data" < "manifest"); the data part is the checksummed bytes.
+        """
         manifest = orjson.dumps(asdict(self.manifest), option=orjson.OPT_SORT_KEYS)
-        return b"".join((b'{"data":', self.data_json, b',"manifest":', manifest, b"}"))
+        return [b'{"data":', self.data_json, b',"manifest":', manifest, b"}"]
 
     def to_csv_zip(self) -> bytes:
         buffer = io.BytesIO()
@@ -86,11 +92,12 @@ class UserExport:
                 archive.writestr(f"{name}.csv", _csv(rows))
         return buffer.getvalue()
 
-    def render(self, export_format: str) -> bytes:
+    def render(self, export_format: str) -> list[bytes]:
+        """The file in ``export_format`` (json or csv), as consecutive parts."""
         if export_format == "json":
-            return self.to_json()
+            return self.json_parts()
         if export_format == "csv":
-            return self.to_csv_zip()
+            return [self.to_csv_zip()]
         raise ValueError(f"unknown export format {export_format!r}")
 
 
@@ -180,13 +187,15 @@ class _TableQuery:
             tuple(key),
         )
 
-    def rows(self, fetched: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    async def rows(self, cursor: psycopg.AsyncCursor[Any]) -> list[dict[str, Any]]:
+        """The executed query's rows; row by row off the result, so the vectors' bytes
+        never all exist as Python objects at once."""
         if not self.vectors:
-            ((document,),) = fetched
-            rows: list[dict[str, Any]] = orjson.loads(document)
+            document = await cursor.fetchone()
+            rows: list[dict[str, Any]] = orjson.loads(document[0]) if document else []
             return rows
         rows = []
-        for plain, *vectors in fetched:
+        async for plain, *vectors in cursor:
             row = orjson.loads(plain)
             for name, value in zip(self.vectors, vectors, strict=True):
                 row[name] = encode_vector(value)
@@ -209,7 +218,7 @@ async def _read(
     for query in queries:
         async with driver.cursor(binary=True) as cursor:
             await cursor.execute(query.sql.encode(), params)
-            tables[query.table] = query.rows(await cursor.fetchall())
+            tables[query.table] = await query.rows(cursor)
     return tables
 
 
