@@ -100,10 +100,10 @@ async def erase_user(
             ),
             params,
         )
-        recipe_ids = list(
-            await connection.scalars(
-                text("SELECT id FROM recipes WHERE user_id = :user_id"), params
-            )
+        # One array, not a row per recipe: this transaction holds the user's row lock.
+        recipe_ids: list[uuid.UUID] = await connection.scalar(
+            text("SELECT coalesce(array_agg(id), '{}') FROM recipes WHERE user_id = :user_id"),
+            params,
         )
         _forget_in_cache(session, user_id, recipe_ids)
         await audit.record(session, "gdpr.erasure_started", entity_type="user", subject=user_id)
