@@ -11,6 +11,8 @@ from datalayer.migrations import runner
 
 STORAGE_REVISION = "0007"
 PREVIOUS = runner.revisions()[runner.revisions().index(STORAGE_REVISION) - 1]
+FROM_STORAGE = runner.revisions()[runner.revisions().index(STORAGE_REVISION) :]
+"""This revision and every later one: a downgrade below it undoes them all."""
 
 
 def store_one_and_count_toasted(url: str) -> tuple[str, int]:
@@ -52,8 +54,8 @@ def test_embeddings_are_stored_inline_and_the_downgrade_restores_toast(
     database_url: str,
 ) -> None:
     assert store_one_and_count_toasted(database_url) == ("p", 0)
-    assert runner.downgrade(database_url, PREVIOUS) == [STORAGE_REVISION]
+    assert runner.downgrade(database_url, PREVIOUS) == FROM_STORAGE[::-1]
     storage, chunks = store_one_and_count_toasted(database_url)
     assert (storage, chunks > 0) == ("e", True)  # a 6 KB vector goes out of line again
-    assert runner.upgrade(database_url) == [STORAGE_REVISION]
+    assert runner.upgrade(database_url) == FROM_STORAGE
     assert runner.check(database_url) == []
