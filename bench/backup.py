@@ -1,13 +1,17 @@
 """The backup benchmark: back up the benchmark database (recipes with embeddings and their
 HNSW index), restore it into a scratch database, validate it, and time each step.
 
-``rto_s`` is restore + validation, exactly what ``backup validate`` reports as the achieved
-recovery time (the goal here is 60 s for 100,000 recipes; the seeds' RTO is 4 hours).
+``rto_s`` is exactly what ``backup validate`` reports as the achieved recovery time: the
+wall-clock time from the start of the restore until the copy is restored (vector indexes
+built), checked and fit to serve, i.e. restore + validation less the validation that ran
+while the vector indexes were building (``overlap_s``). The goal here is 60 s for 100,000
+recipes.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -27,6 +31,7 @@ from bench.timing import progress_display
 from datalayer.db import Database
 from datalayer.operations.backup import create_backup
 from datalayer.operations.drill import restore_drill
+from datalayer.operations.restore import RestoreOptions
 from datalayer.repositories.embeddings import EmbeddingRepository
 from datalayer.settings import Settings, load_settings
 
@@ -54,21 +59,31 @@ async def measure_backup(
     url: str, settings: Settings, workdir: Path, *, jobs: int
 ) -> dict[str, Any]:
     """Back up the database at ``url`` into ``workdir``, run the restore drill on the same
-    server, and return the figures (``backup_s``, ``restore_s``, ``validate_s``, ``rto_s``,
-    ``rows_checked``) with every check's outcome."""
+    server, and return the figures (``backup_s``, ``restore_s``, ``validate_s``,
+    ``overlap_s``, ``rto_s``, ``rows_checked``, each stage in ``phases``) with every check's
+    outcome."""
     started = time.perf_counter()
     manifest = create_backup(url, workdir / "backup", jobs=jobs)
     backup_s = round(time.perf_counter() - started, 3)
-    drill = await restore_drill(workdir / "backup", url, settings, erased_subjects=set(), jobs=jobs)
+    options = RestoreOptions(jobs=jobs)
+    drill = await restore_drill(
+        workdir / "backup", url, settings, erased_subjects=set(), options=options
+    )
     return {
         "backup_s": backup_s,
         "restore_s": drill.restore_s,
         "validate_s": drill.validate_s,
+        "overlap_s": drill.overlap_s,
         "rto_s": drill.rto_s,
+        "phases": drill.phases,
         "rows_checked": drill.rows_checked,
         "tables": len(manifest.tables),
+        "vector_indexes": list(manifest.vector_indexes),
+        "compression": manifest.compression,
         "dump_bytes": sum(f.stat().st_size for f in (workdir / "backup").rglob("*") if f.is_file()),
         "jobs": jobs,
+        "restore_maintenance_work_mem": options.maintenance_work_mem,
+        "restore_index_workers": options.index_workers,
         "passed": drill.report.passed,
         "checks": [
             {"name": c.name, "passed": c.passed, "detail": c.detail, "seconds": c.seconds}
@@ -109,27 +124,49 @@ async def run_backup(config: BackupRunConfig) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="datalayer-bench-backup-") as workdir:
             results.update(await measure_backup(url, settings, Path(workdir), jobs=config.jobs))
         progress.update(task, total=1, completed=1)
+    results["load_average_at_end"] = [round(figure, 2) for figure in os.getloadavg()]
     results["runtime_s"] = round(time.perf_counter() - started, 1)
     return results
+
+
+_PHASES = (
+    ("restore_base_s", "schema, data, other indexes, constraints"),
+    ("vector_indexes_s", "vector indexes (HNSW) built"),
+    ("copy_checks_s", "checks needing no vector index (during the build)"),
+    ("ledger_and_serving_checks_s", "ledger, vector and latency probes, erasures"),
+)
+
+
+def _phase_rows(phases: dict[str, float], names: tuple[tuple[str, str], ...]) -> list[str]:
+    return [f"| - {label} | {phases[name]} |" for name, label in names if name in phases]
 
 
 def render_backup_markdown(results: dict[str, Any]) -> str:
     """The human-readable ``backup.md``."""
     verdict = "met" if results["goal_met"] else "NOT met"
+    phases = results.get("phases", {})
     lines = [
         f"# Backup benchmark ({results['mode']}, {results['recipes']:,} recipes)",
         "",
-        f"Generated {results['generated_at']}; {results.get('machine', {})}.",
+        f"Generated {results['generated_at']}; {results.get('machine', {})}; load average "
+        f"at the end {results.get('load_average_at_end')} (a machine shared with other work).",
         "",
         "| step | seconds |",
         "| --- | ---: |",
-        f"| backup (pg_dump, {results['jobs']} jobs, manifest) | {results['backup_s']} |",
+        f"| backup (pg_dump, {results['jobs']} jobs, compression "
+        f"{results.get('compression', 'gzip')}, manifest) | {results['backup_s']} |",
         f"| restore (pg_restore into a scratch database) | {results['restore_s']} |",
-        f"| validation (manifest, ledger, every check) | {results['validate_s']} |",
-        f"| **RTO: restore + validation** | **{results['rto_s']}** |",
+    ]
+    lines += _phase_rows(phases, _PHASES[:2])
+    lines.append(f"| validation (manifest, ledger, every check) | {results['validate_s']} |")
+    lines += _phase_rows(phases, _PHASES[2:])
+    lines += [
+        f"| overlap (validation during the vector index build) | {results.get('overlap_s', 0)} |",
+        f"| **RTO: restore + validation - overlap** | **{results['rto_s']}** |",
         "",
         f"Rows checked against the manifest: {results['rows_checked']:,} in "
-        f"{results['tables']} tables; dump {results['dump_bytes'] / 2**20:.1f} MiB.",
+        f"{results['tables']} tables; dump {results['dump_bytes'] / 2**20:.1f} MiB; vector "
+        f"indexes built after the rest: {', '.join(results.get('vector_indexes', [])) or 'none'}.",
         f"Goal restore + validation <= {results['goal_rto_s']:.0f} s: {verdict}.",
         "",
         "| check | passed | seconds | detail |",

@@ -27,6 +27,7 @@ from bench.loading import build_hnsw_index, load_owners_and_recipes, measure_bul
 from bench.report import evaluate_targets
 from bench.server import INDEX_BUILD_MEMORY_MB, bench_database, server_settings
 from bench.timing import progress_display
+from bench.tuning import tuned_block
 from bench.vector_search import (
     K,
     Searcher,
@@ -97,6 +98,7 @@ def _default_block(settings: Settings, sweep: list[dict[str, Any]]) -> dict[str,
         "p95_ms": row["p95_ms"],
         "p99_ms": row["p99_ms"],
         "plan": row["plan"],
+        "at_risk_share": row["at_risk_share"],
     }
 
 
@@ -104,7 +106,27 @@ def _line(label: str, row: dict[str, Any]) -> str:
     """One compact log line for a measured configuration."""
     recall = f"recall@20 {row['recall_at_20']} " if "recall_at_20" in row else ""
     plan = f", {row['plan']}" if "plan" in row else ""
-    return f"{label}: {recall}p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms{plan}"
+    risk = f", at risk {row['at_risk_share']}" if "at_risk_share" in row else ""
+    return f"{label}: {recall}p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms{plan}{risk}"
+
+
+async def embedding_storage(connection: AsyncConnection[Any]) -> dict[str, Any]:
+    """How the vectors are stored: the column's storage and the size of the TOAST table
+    (0 when every vector is inline in its row, migration 0007)."""
+    row = await (
+        await connection.execute(
+            "SELECT a.attstorage, pg_relation_size(c.reltoastrelid), pg_relation_size(c.oid) "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "WHERE c.relname = 'recipe_embeddings' AND a.attname = 'embedding'"
+        )
+    ).fetchone()
+    assert row is not None
+    names = {"p": "plain", "e": "external", "m": "main", "x": "extended"}
+    return {
+        "embedding_storage": names.get(row[0], row[0]),
+        "toast_mib": round(int(row[1]) / 2**20, 1),
+        "heap_mib": round(int(row[2]) / 2**20, 1),
+    }
 
 
 async def _load(
@@ -130,6 +152,7 @@ async def _load(
         results["bulk_load"] = bulk
         results["index"] = await build_hnsw_index(connection, bulk["index_build_s"])
         log(f"HNSW build {results['index']['build_s']} s, {results['index']['size_mib']} MiB")
+        results["storage"] = await embedding_storage(connection)
     results["server_settings"] = server_settings(url)
 
 
@@ -155,6 +178,8 @@ async def _search(
     results["default"] = _default_block(settings, sweep)
     results["recommended_ef_search"] = recommended_ef_search(sweep)
     results["recommended_ef_search_index_forced"] = recommended_ef_search(forced)
+    results["tuned"] = await tuned_block(searcher, truth, progress)
+    log(_line(f"tuned ef_search={results['tuned']['ef_search']}", results["tuned"]))
     repo_raw = await repository_vs_raw(searcher, default_ef, progress)
     log(_line("repository", repo_raw["repository"]))
     log(_line("raw psycopg", repo_raw["raw_psycopg"]))

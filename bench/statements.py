@@ -1,60 +1,34 @@
-"""The SQL the repository sends, replayed through raw psycopg, and the plans it gets.
+"""The statements the repository sends, replayed through raw psycopg, and the plans they get.
 
-:func:`capture` records, with a SQLAlchemy event, the two statements one
-``similarity_search`` call executes (the per-transaction ``set_config`` and the search),
-so the raw path runs exactly the same SQL text with the same parameters. Only the query
-vector differs in encoding: raw psycopg binds it in pgvector's binary format.
+:meth:`EmbeddingRepository.plan_search` returns the validated statements of one
+``similarity_search`` call (the per-transaction settings and the search), so the raw path
+runs exactly the same SQL text with the same parameters, and sends them the same way
+(:func:`~datalayer.repositories.similarity.send_pipelined`: one round trip, one implicit
+transaction). What the raw path leaves
+out is the repository's own work: validation, pool checkout (with its ping), routing,
+retries, metrics and the result models.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from psycopg import AsyncConnection
-from sqlalchemy import event
 
 from datalayer.db import Database
+from datalayer.repositories.embedding_sql import STATS_COLUMNS
+from datalayer.repositories.similarity import SearchPlan, send_pipelined
 
-FORCE_INDEX_SQL = "SELECT set_config('enable_seqscan', 'off', true)"
-
-
-@dataclass(frozen=True)
-class Statements:
-    """The settings statement and the search statement of one repository call."""
-
-    settings_sql: str
-    settings_params: dict[str, Any]
-    search_sql: str
-    search_params: dict[str, Any]
-
-    def search_with(self, vector: np.ndarray[Any, Any]) -> dict[str, Any]:
-        return {**self.search_params, "query": vector}
-
-
-async def capture(db: Database, call: Callable[[], Awaitable[object]]) -> Statements:
-    """Run ``call`` (one repository search) and return the statements it executed."""
-    captured: list[tuple[str, dict[str, Any]]] = []
-
-    def record(*args: Any) -> None:
-        captured.append((str(args[2]), dict(args[3])))
-
-    engine = db.read_engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        await call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    (settings_sql, settings_params), (search_sql, search_params) = captured[-2:]
-    return Statements(settings_sql, settings_params, search_sql, search_params)
+FORCE_INDEX_SETTING = "set_config('enable_seqscan', 'off', true)"
 
 
 async def raw_search(
     connection: AsyncConnection[Any],
-    statements: Statements,
+    plan: SearchPlan,
     vector: np.ndarray[Any, Any],
     *,
     force_index: bool = False,
@@ -64,38 +38,41 @@ async def raw_search(
     ``force_index`` also sets ``enable_seqscan = off`` for the transaction (pgvector's
     documented way to keep the planner on the HNSW index).
     """
+    if force_index:
+        plan = replace(plan, settings_sql=f"{plan.settings_sql}, {FORCE_INDEX_SETTING}")
     started = time.perf_counter()
-    async with connection.transaction():
-        await connection.execute(statements.settings_sql, statements.settings_params)
-        if force_index:
-            await connection.execute(FORCE_INDEX_SQL)
-        cursor = await connection.execute(statements.search_sql, statements.search_with(vector))
-        rows = await cursor.fetchall()
-    return [row[0] for row in rows], time.perf_counter() - started
+    rows = await send_pipelined(connection, plan, plan.with_query(vector))
+    ids = [row[STATS_COLUMNS] for row in rows if row[STATS_COLUMNS] is not None]
+    return ids, time.perf_counter() - started
 
 
-def _scans(node: dict[str, Any]) -> Iterator[str]:
+def _scans(node: dict[str, Any], part: str = "") -> Iterator[str]:
+    """Scans of the candidate pool that ran (a gated-off branch shows 0 loops)."""
+    if node.get("Actual Loops", 1) == 0:
+        return
+    part = node.get("Subplan Name", part)
     index = node.get("Index Name", "")
-    if node.get("Relation Name") == "recipe_embeddings" or index.startswith("ix_recipe_emb"):
+    reads = node.get("Relation Name") == "recipe_embeddings" or index.startswith("ix_recipe_emb")
+    if reads and part == "CTE candidates":
         yield node["Node Type"] + (f" using {index}" if index else "")
     for child in node.get("Plans", []):
-        yield from _scans(child)
+        yield from _scans(child, part)
 
 
 async def scan_plan(
     connection: AsyncConnection[Any],
-    statements: Statements,
+    plan: SearchPlan,
     vector: np.ndarray[Any, Any],
     *,
     force_index: bool = False,
 ) -> str:
-    """How the planner reads ``recipe_embeddings`` for these statements (custom plan)."""
+    """How the candidate pool read ``recipe_embeddings`` for this plan (EXPLAIN ANALYZE)."""
     async with connection.transaction():
-        await connection.execute(statements.settings_sql, statements.settings_params)
+        await connection.execute(plan.settings_sql, plan.settings_params)
         if force_index:
-            await connection.execute(FORCE_INDEX_SQL)
+            await connection.execute(f"SELECT {FORCE_INDEX_SETTING}")
         cursor = await connection.execute(
-            "EXPLAIN (FORMAT JSON) " + statements.search_sql, statements.search_with(vector)
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + plan.sql, plan.with_query(vector)
         )
         row = await cursor.fetchone()
     assert row is not None
@@ -110,7 +87,7 @@ async def plan_cache_usage(db: Database) -> dict[str, int]:
         assert raw is not None
         cursor = await raw.execute(
             "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
-            "FROM pg_prepared_statements WHERE statement LIKE '%WITH candidates%'"
+            "FROM pg_prepared_statements WHERE statement LIKE '%candidates AS MATERIALIZED%'"
         )
         row = await cursor.fetchone()
     assert row is not None

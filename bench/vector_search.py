@@ -4,8 +4,8 @@ Every repository search is :meth:`EmbeddingRepository.similarity_search` with
 ``distance_threshold=2.0`` (the default 0.8 is a business rule that would cut results; 2.0
 is the largest cosine distance). Each configuration starts on fresh connections, so no
 prepared-statement plan is carried from one configuration to the next, and records how the
-planner reads the table (HNSW index or sequential scan) and how many executions used
-PostgreSQL's generic plan.
+candidate pool was read (HNSW index, or the user's rows exactly), how many executions used
+PostgreSQL's generic plan, and how many answers the repository flagged as at risk.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from rich.progress import Progress
 from bench.dataset import Dataset
 from bench.generator import IntArray, exact_top_k, recall_at_k
 from bench.loading import HNSW_INDEX
-from bench.statements import Statements, capture, plan_cache_usage, raw_search, scan_plan
+from bench.statements import plan_cache_usage, raw_search, scan_plan
 from bench.timing import latency_summary
 from datalayer.db import Database
 from datalayer.repositories.embeddings import EmbeddingRepository
+from datalayer.repositories.similarity import SearchPlan
 
 K = 20
 NO_THRESHOLD = 2.0
@@ -42,6 +43,8 @@ class Searcher:
         self.dataset = dataset
         self.url = url
         self._row_of = {recipe_id: row for row, recipe_id in enumerate(dataset.recipe_ids)}
+        self.at_risk: list[bool] = []  # per repository call, in order
+        self.exact: list[bool] = []
 
     async def search(
         self, query: int, ef_search: int, user: int | None = None
@@ -68,12 +71,19 @@ class Searcher:
             ef_search=ef_search,
         )
         elapsed = time.perf_counter() - started
+        self.at_risk.append(matches.at_risk)
+        self.exact.append(matches.exact)
         return [self._row_of[match.recipe_id] for match in matches], elapsed
 
-    async def statements(self, ef_search: int, user: int | None = None) -> Statements:
-        """The statements of one repository call, captured on a warm-up query."""
-        vector = self.dataset.warm_up[0]
-        return await capture(self.db, lambda: self.search_vector(vector, ef_search, user))
+    def statements(self, ef_search: int, user: int | None = None) -> SearchPlan:
+        """The statements of one repository call (for a warm-up query)."""
+        return self.repository.plan_search(
+            self.dataset.warm_up[0],
+            K,
+            None if user is None else self.dataset.user_ids[user],
+            distance_threshold=NO_THRESHOLD,
+            ef_search=ef_search,
+        )
 
     def rows(self, recipe_ids: list[Any]) -> list[int]:
         return [self._row_of[recipe_id] for recipe_id in recipe_ids]
@@ -96,18 +106,25 @@ class Searcher:
         async with await AsyncConnection.connect(self.url) as connection:
             await register_vector_async(connection)
             plan = await scan_plan(
-                connection, await self.statements(ef_search, user), self.dataset.queries[0]
+                connection, self.statements(ef_search, user), self.dataset.queries[0]
             )
         count = truth.shape[0] if HNSW_INDEX in plan else min(truth.shape[0], EXACT_SCAN_QUERIES)
         await self.warm_up(ef_search, user)
         found: list[list[int]] = []
         seconds: list[float] = []
+        self.at_risk, self.exact = [], []
         for query in progress.track(range(count), description=label):
             rows, elapsed = await self.search(query, ef_search, user)
             found.append(rows)
             seconds.append(elapsed)
         cache = await plan_cache_usage(self.db)
-        return {**score(found, truth[:count], seconds, ef_search), "plan": plan, **cache}
+        return {
+            **score(found, truth[:count], seconds, ef_search),
+            "plan": plan,
+            "at_risk_share": round(float(np.mean(self.at_risk)), 3),
+            "exact_share": round(float(np.mean(self.exact)), 3),
+            **cache,
+        }
 
 
 def score(
@@ -139,11 +156,12 @@ async def index_sweep(
     searcher: Searcher, truth: IntArray, ef_values: list[int], progress: Progress
 ) -> list[dict[str, Any]]:
     """The HNSW index itself at each ef_search: the repository's SQL through raw psycopg
-    with ``enable_seqscan = off``, so the planner cannot swap in an exact scan."""
+    with ``enable_seqscan = off`` as well (the repository's ``enable_sort = off`` already
+    keeps the planner on the index)."""
     queries = searcher.dataset.queries
     results = []
     for ef in ef_values:
-        statements = await searcher.statements(ef)
+        statements = searcher.statements(ef)
         async with await AsyncConnection.connect(searcher.url) as connection:
             await register_vector_async(connection)
             for vector in searcher.dataset.warm_up:
@@ -185,7 +203,7 @@ async def repository_vs_raw(
     Calls alternate (repository, raw, repository, ...) so both see the same machine load.
     """
     await searcher.db.dispose()
-    statements = await searcher.statements(ef_search)
+    statements = searcher.statements(ef_search)
     queries = searcher.dataset.queries
     repository_s: list[float] = []
     raw_s: list[float] = []
@@ -200,11 +218,14 @@ async def repository_vs_raw(
     repository, raw = latency_summary(repository_s), latency_summary(raw_s)
     return {
         "ef_search": ef_search,
-        "sql": statements.search_sql.strip(),
+        "sql": statements.sql.strip(),
         "repository": repository,
         "raw_psycopg": raw,
         "p50_ratio": round(repository["p50_ms"] / raw["p50_ms"], 3),
         "p95_ratio": round(repository["p95_ms"] / raw["p95_ms"], 3),
-        "note": "same SQL text and set_config; raw binds the vector in binary, the "
-        "repository through SQLAlchemy's Vector type (text) after validation",
+        "note": "same SQL text, parameters and set_config, both pipelined (settings and "
+        "search in one round trip and one implicit transaction), vectors in binary; the "
+        "repository adds "
+        "validation, pool checkout with its pre-ping, routing, retries, metrics and the "
+        "result models",
     }

@@ -21,6 +21,7 @@ from datalayer.health import HealthReport
 from datalayer.migrations import runner
 from datalayer.observability.cli import monitor_app
 from datalayer.operations.cli import backup_app, maintenance_app
+from datalayer.operations.vector_cli import vector_app
 from datalayer.runtime import DataLayer, primary_url
 from datalayer.schema_report import TableSummary, schema_summary
 from datalayer.settings import get_settings
@@ -46,6 +47,7 @@ app.add_typer(gdpr_app, name="gdpr")
 app.add_typer(audit_app, name="audit")
 app.add_typer(backup_app, name="backup")
 app.add_typer(maintenance_app, name="maintenance")
+app.add_typer(vector_app, name="vector")
 console = Console(soft_wrap=True)
 
 

@@ -52,6 +52,10 @@ class PermissionDeniedError(DataLayerError):
     """The database refused the operation (privileges or an append-only table)."""
 
 
+class RecallTargetError(DataLayerError):
+    """No ef_search tried reached the recall target (the largest tried was stored)."""
+
+
 class UnavailableReason(StrEnum):
     """Why a connection failed, in words a caller can act on."""
 

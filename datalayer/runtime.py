@@ -129,6 +129,7 @@ class DataLayer:
 
     async def aclose(self) -> None:
         """Close the cache and dispose of every engine and connection this instance opened."""
+        await self.embeddings.recall.aclose()
         if self.cache_metrics is not None:
             self.cache_metrics.detach()
         if self.cache is not None:

@@ -139,7 +139,20 @@ class Settings(BaseSettings):
         "always come from it when set.",
     )
     embedding_dim: Annotated[int, Field(ge=1, le=16_000)] = 1536
-    hnsw_ef_search: Annotated[int, Field(ge=1, le=1000)] = 120
+    hnsw_ef_search: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=120,
+        description="Set in the environment: every search uses it. Unset: the value stored by "
+        "`vector tune`, else this default.",
+    )
+    vector_recall_sample_rate: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        default=0.01,
+        description="Share of similarity searches re-run exactly in the background to publish "
+        "VectorSearchRecall; 0 disables.",
+    )
+    vector_tune_target_recall: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        default=0.95,
+        description="Recall@k the vector_tune maintenance task tunes ef_search for.",
+    )
     datalayer_home: Path = Field(
         default=Path(".datalayer"),
         description="Where the embedded PostgreSQL keeps its data directory and state.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +13,10 @@ import pytest
 from datalayer.db import Database
 from datalayer.settings import Settings, load_settings
 from tests.services import PostgresHarness, RedisHarness, temporary_database
+
+# Sampled recall re-runs searches exactly in the background, at random; the tests that
+# measure it turn it on in their own settings.
+os.environ.setdefault("VECTOR_RECALL_SAMPLE_RATE", "0")
 
 
 @pytest.fixture(scope="session")

@@ -103,6 +103,20 @@ def rows(g: Graph) -> dict[str, Any]:
                 **o,
             }
         ),
+        "vector_search_tuning": lambda **o: m.VectorSearchTuning(
+            **{
+                "index_name": "ix_recipe_embeddings_embedding_hnsw",
+                "k": 20,
+                "target_recall": 0.95,
+                "ef_search": 100,
+                "recall_mean": 0.97,
+                "recall_lower_bound": 0.96,
+                "target_met": True,
+                "sample_size": 200,
+                "row_count": 1000,
+                **o,
+            }
+        ),
         "erasure_ledger": lambda **o: m.ErasureLedgerEntry(
             **{"subject_hash": sha256(unique("subject")), **o}
         ),

@@ -10,11 +10,14 @@ Public API::
     pending.recipe_updated(recipe_id, owner_id)          # during the transaction
     await pending.apply()                                # after COMMIT (discard() on rollback)
 
+Values come back deeply read-only (shared by every caller): ``copy.copy`` one to change it.
+
 Counters for metrics: ``cache.stats.snapshot()`` / ``cache.stats.subscribe(listener)``.
 """
 
 from datalayer.cache import keys
 from datalayer.cache.config import CacheConfig
+from datalayer.cache.frozen import freeze
 from datalayer.cache.invalidation import (
     PendingInvalidations,
     parse_lsn,
@@ -40,6 +43,7 @@ __all__ = [
     "TieredCache",
     "TypeCounters",
     "WarmItem",
+    "freeze",
     "keys",
     "parse_lsn",
     "recipe_updated_scopes",

@@ -1,5 +1,11 @@
 """L1: a per-process LRU bounded by the serialized size of its entries (cachetools).
 
+A hit is one dictionary lookup, an expiry comparison and a check of the entry's scopes:
+entries carry their own expiry time (checked on read; an expired entry is dropped then, or
+evicted by the LRU when space is needed) because cachetools' ``TLRUCache`` costs several
+microseconds per read, most of the time budget of an L1 hit. Values are stored as they are
+given: the tiered cache freezes them first (:mod:`datalayer.cache.frozen`).
+
 Invalidation never walks the entries. Each invalidated scope is stamped with a tick of a
 local clock in a bounded log; an entry remembers the tick at which its load *started* and
 is served only if none of its scopes was stamped later. A fill whose load started before an
@@ -16,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cachetools import TLRUCache
+from cachetools import LRUCache
 
 _MAX_TRACKED_SCOPES = 100_000
 
@@ -30,10 +36,6 @@ class _Entry:
     expires_at: float
 
 
-def _entry_expiry(_key: str, entry: _Entry, _now: float) -> float:
-    return entry.expires_at
-
-
 def _entry_size(entry: _Entry) -> int:
     return entry.size
 
@@ -42,9 +44,7 @@ class MemoryCache:
     """The in-process level; every method is synchronous and cheap (no I/O)."""
 
     def __init__(self, max_bytes: int, *, max_tracked_scopes: int = _MAX_TRACKED_SCOPES) -> None:
-        self._entries: TLRUCache[str, _Entry] = TLRUCache(
-            maxsize=max_bytes, ttu=_entry_expiry, timer=time.monotonic, getsizeof=_entry_size
-        )
+        self._entries: LRUCache[str, _Entry] = LRUCache(maxsize=max_bytes, getsizeof=_entry_size)
         self._max_bytes = max_bytes
         self._clock = 0
         # scope -> (tick of its last invalidation, highest source position invalidated)
@@ -59,8 +59,12 @@ class MemoryCache:
 
     def get(self, key: str) -> tuple[bool, Any]:
         """``(True, value)`` when a valid entry exists, else ``(False, None)``."""
-        entry = self._entries.get(key)
-        if entry is None:
+        try:
+            entry = self._entries[key]
+        except KeyError:
+            return False, None
+        if entry.expires_at <= time.monotonic():
+            self._entries.pop(key, None)
             return False, None
         if not self._still_valid(entry.scopes, entry.started_tick):
             return False, None

@@ -27,16 +27,18 @@ from datalayer.cache.codec import PayloadError, decode, encode
 from datalayer.cache.coherence import InvalidationSubscriber
 from datalayer.cache.config import CacheConfig
 from datalayer.cache.delivery import InvalidationDelivery
+from datalayer.cache.frozen import freeze
 from datalayer.cache.guard import RedisGuard, RedisUnavailable
 from datalayer.cache.keys import GLOBAL_SCOPE, CacheKey
 from datalayer.cache.memory import MemoryCache
 from datalayer.cache.redis import RedisStore, connect
 from datalayer.cache.stats import CacheEvent, CacheStats
-from datalayer.cache.values import BadPayload, Flight, Loaded
+from datalayer.cache.values import BadPayload, Flights, Loaded
 from datalayer.settings import Settings
 
 T = TypeVar("T")
 _LOCK_POLL_S = 0.01
+_MISSING: Any = object()
 
 
 class TieredCache:
@@ -51,7 +53,7 @@ class TieredCache:
         self.origin = secrets.token_hex(8)
         self.breaker = CircuitBreaker(config.breaker_cooldown_s)
         self._guard = RedisGuard(self.breaker, self.stats, config.redis_timeout_s)
-        self._flights: dict[str, Flight] = {}
+        self._flights = Flights()
         self._needs_fence = False
         self._store: RedisStore | None = None
         self._subscriber: InvalidationSubscriber | None = None
@@ -119,13 +121,19 @@ class TieredCache:
         return self._store is not None
 
     @property
+    def subscription_losses(self) -> int:
+        """How often this process lost its invalidation subscription (each empties L1 and
+        invalidates every L2 entry)."""
+        return self._subscriber.losses if self._subscriber is not None else 0
+
+    @property
     def l1_usable(self) -> bool:
         """L1 alone only answers while this process would hear every invalidation."""
         if self._store is None:
             return True
         return (
             self._subscriber is not None
-            and self._subscriber.healthy
+            and self._subscriber.fresh
             and not self.delivery.has_undelivered
         )
 
@@ -141,18 +149,17 @@ class TieredCache:
         """The cached value of ``key``, or ``await load()`` (then cached).
 
         Use for loads that read the primary (or a replica already known to be current).
-        The value is shared with other callers: treat it as immutable.
+        The value is shared with other callers, so it is returned deeply read-only
+        (:func:`~datalayer.cache.frozen.freeze`), cached or just loaded.
         """
-        if self.l1_usable and key.data_type not in self.config.disabled_types:
-            found, value = self.l1.get(key.name)
-            if found:
-                self.stats.record(CacheEvent.L1_HIT, key.data_type)
-                return value  # type: ignore[no-any-return]
+        value = self._from_l1(key)
+        if value is not _MISSING:
+            return value  # type: ignore[no-any-return]
 
         async def at_primary() -> Loaded[T]:
             return Loaded(await load())
 
-        return await self.get_or_load_at(key, at_primary, adapter=adapter)
+        return await self._load_missing(key, at_primary, adapter)
 
     async def get_or_load_at(
         self,
@@ -166,42 +173,41 @@ class TieredCache:
         ``load`` returns the value with the source position it was read at; the value is
         not cached when an invalidation with a newer position touched the key's scopes.
         """
+        value = self._from_l1(key)
+        if value is not _MISSING:
+            return value  # type: ignore[no-any-return]
+        return await self._load_missing(key, load, adapter)
+
+    def _from_l1(self, key: CacheKey) -> Any:
+        """The L1 value of ``key`` (counted as a hit), or ``_MISSING``: the hot path."""
+        if key.data_type in self.config.disabled_types or not self.l1_usable:
+            return _MISSING
+        found, value = self.l1.get(key.name)
+        if not found:
+            return _MISSING
+        self.stats.l1_hit(key.data_type)
+        return value
+
+    async def _load_missing(
+        self,
+        key: CacheKey,
+        load: Callable[[], Awaitable[Loaded[T]]],
+        adapter: TypeAdapter[T] | None,
+    ) -> T:
+        """Not in L1: join a running load of ``key``, or read L2, or load and fill."""
         data_type = key.data_type
         if data_type in self.config.disabled_types:
             self.stats.record(CacheEvent.BYPASS, data_type)
-            return (await load()).value
-        started_tick = self.l1.tick()
-        if self.l1_usable:
-            found, value = self.l1.get(key.name)
-            if found:
-                self.stats.record(CacheEvent.L1_HIT, data_type)
-                return value  # type: ignore[no-any-return]
+            return freeze((await load()).value)  # type: ignore[no-any-return]
         flight = self._flights.get(key.name)
         if flight is not None and self.l1.unchanged_since(key.all_scopes, flight.started_tick):
-            try:
-                joined: T = await asyncio.shield(flight.future)
-                return joined
-            except asyncio.CancelledError:
-                if not flight.future.cancelled():
-                    raise  # this caller was cancelled, not the leader
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._flights[key.name] = Flight(started_tick, future)
-        try:
-            result = await self._read_through(key, load, adapter, started_tick)
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: there may be no joiner
-            raise
-        else:
-            future.set_result(result)
-            return result
-        finally:
-            current = self._flights.get(key.name)
-            if current is not None and current.future is future:
-                del self._flights[key.name]
+            joined, value = await flight.join()
+            if joined:
+                return value  # type: ignore[no-any-return]
+        started_tick = self.l1.tick()
+        return await self._flights.lead(
+            key.name, started_tick, self._read_through(key, load, adapter, started_tick)
+        )
 
     async def _read_through(
         self,
@@ -228,9 +234,12 @@ class TieredCache:
         try:
             loaded = await load()
             self.stats.record(CacheEvent.MISS, key.data_type)
-            if await self._fill(key, loaded, adapter, started_tick, tag, lock_token):
+            value = freeze(loaded.value)
+            if await self._fill(
+                key, Loaded(value, loaded.position), adapter, started_tick, tag, lock_token
+            ):
                 lock_token = None  # the fill script released it
-            return loaded.value
+            return value  # type: ignore[no-any-return]
         finally:
             if lock_token is not None:
                 token = lock_token
@@ -256,20 +265,13 @@ class TieredCache:
         if payload is None:
             return tag, None, token
         try:
-            value = decode(payload, adapter)
+            value = freeze(decode(payload, adapter))
         except PayloadError:
             self.stats.record(CacheEvent.ERROR, key.data_type)
             raise BadPayload(tag) from None
         self.stats.record(CacheEvent.L2_HIT, key.data_type)
         if self.l1_usable:
-            self.l1.put(
-                key.name,
-                value,
-                size=len(payload),
-                scopes=key.all_scopes,
-                started_tick=started_tick,
-                ttl_s=self.config.l1_ttl(key.data_type),
-            )
+            self._put_l1(key, Loaded(value), len(payload), started_tick)
         return tag, (value,), None
 
     async def _wait_for_filler(
@@ -300,15 +302,7 @@ class TieredCache:
         """Store a loaded value unless it lost a race; releases ``lock_token`` in Redis."""
         payload = encode(loaded.value, adapter)
         if self._store is None:
-            stored = self.l1.put(
-                key.name,
-                loaded.value,
-                size=len(payload),
-                scopes=key.all_scopes,
-                started_tick=started_tick,
-                ttl_s=self.config.l1_ttl(key.data_type),
-                position=loaded.position,
-            )
+            stored = self._put_l1(key, loaded, len(payload), started_tick)
         elif tag is None or not await self._l2_ready():
             return False
         else:
@@ -328,17 +322,21 @@ class TieredCache:
             except RedisUnavailable:
                 return False
             if stored and self.l1_usable:
-                self.l1.put(
-                    key.name,
-                    loaded.value,
-                    size=len(payload),
-                    scopes=key.all_scopes,
-                    started_tick=started_tick,
-                    ttl_s=self.config.l1_ttl(key.data_type),
-                )
+                self._put_l1(key, Loaded(loaded.value), len(payload), started_tick)
         if not stored:
             self.stats.record(CacheEvent.STALE_FILL_REJECTED, key.data_type)
         return stored
+
+    def _put_l1(self, key: CacheKey, loaded: Loaded[Any], size: int, started_tick: int) -> bool:
+        return self.l1.put(
+            key.name,
+            loaded.value,
+            size=size,
+            scopes=key.all_scopes,
+            started_tick=started_tick,
+            ttl_s=self.config.l1_ttl(key.data_type),
+            position=loaded.position,
+        )
 
     async def refresh(
         self,
@@ -362,7 +360,8 @@ class TieredCache:
                     key.data_type,
                     lambda: self._store_or_fail().read(key.name, key.all_scopes),
                 )
-        return await self._fill(key, Loaded(await load()), adapter, started_tick, tag)
+        value = freeze(await load())
+        return await self._fill(key, Loaded(value), adapter, started_tick, tag)
 
     # -- invalidation ------------------------------------------------------------------
 

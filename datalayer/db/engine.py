@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from datalayer.cache import CacheKey, Loaded, PendingInvalidations, TieredCache
+from datalayer.cache import CacheKey, Loaded, PendingInvalidations, TieredCache, freeze
 from datalayer.db.credentials import (
     SecretsManagerCredentials,
     credentials_provider,
@@ -236,13 +236,16 @@ class Database:
     ) -> T:
         """``await query(session)`` in a read transaction, through the cache when there is one.
 
+        The answer is deeply read-only (:func:`~datalayer.cache.freeze`), with or without a
+        cache, since a cached answer is shared by every caller of the process.
+
         On a replica the replay position is read *before* the query, so the fill carries a
         position no newer than the data it read: a fill from a replica that has not replayed
         a committed write is never cached over that write's invalidation.
         """
         if self.cache is None:
             async with self.read_transaction() as session:
-                return await query(session)
+                return freeze(await query(session))  # type: ignore[no-any-return]
 
         async def load() -> Loaded[T]:
             async with self.read_transaction() as session:

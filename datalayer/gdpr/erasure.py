@@ -5,7 +5,9 @@ The steps, each its own short transaction:
 1. the ledger gets (or keeps) an entry for the subject hash, and the account is made
    inactive, so nothing new is created for them while the erasure runs;
 2. the owned tables, children before parents (:meth:`Inventory.deletion_order`), lose the
-   subject's rows ``batch_size`` at a time, so a heavy user never holds long locks;
+   subject's rows ``batch_size`` at a time, so a heavy user never holds long locks (with the
+   deletion request set, removing ingredient lines does not rewrite the recipes' search text
+   first: migration 0006);
 3. the ``users`` row goes (its cascades catch anything created meanwhile);
 4. every owned table is scanned for the subject: zero rows is the proof, and the ledger
    entry is completed with the counts.
@@ -98,10 +100,10 @@ async def erase_user(
             ),
             params,
         )
-        recipe_ids = list(
-            await connection.scalars(
-                text("SELECT id FROM recipes WHERE user_id = :user_id"), params
-            )
+        # One array, not a row per recipe: this transaction holds the user's row lock.
+        recipe_ids: list[uuid.UUID] = await connection.scalar(
+            text("SELECT coalesce(array_agg(id), '{}') FROM recipes WHERE user_id = :user_id"),
+            params,
         )
         _forget_in_cache(session, user_id, recipe_ids)
         await audit.record(session, "gdpr.erasure_started", entity_type="user", subject=user_id)

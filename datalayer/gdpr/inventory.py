@@ -68,11 +68,12 @@ class OwnedTable:
     depth: int
     paths: tuple[tuple[ForeignKey, ...], ...]
 
-    def ownership_condition(self, alias: str = "t") -> str:
-        """SQL that is true for the rows of ``alias`` owned by ``:user_id``."""
+    def ownership_condition(self, alias: str = "t", user_id: str = ":user_id") -> str:
+        """SQL that is true for the rows of ``alias`` owned by the parameter ``user_id``
+        (SQLAlchemy's ``:user_id`` by default; ``%(user_id)s`` for the driver itself)."""
         if self.name == ROOT_TABLE:
-            return f"{alias}.id = :user_id"
-        return " OR ".join(_path_condition(path, alias) for path in self.paths)
+            return f"{alias}.id = {user_id}"
+        return " OR ".join(_path_condition(path, alias, user_id) for path in self.paths)
 
 
 @dataclass
@@ -139,11 +140,11 @@ def build_inventory(keys: list[ForeignKey]) -> Inventory:
     return Inventory(owned=owned, references=references)
 
 
-def _path_condition(path: tuple[ForeignKey, ...], alias: str) -> str:
+def _path_condition(path: tuple[ForeignKey, ...], alias: str, user_id: str) -> str:
     """``EXISTS`` over the chain of joins from ``alias`` up to the user's id."""
     first, *rest = path
     if not rest:
-        return _join(first, alias, ":user_id")
+        return _owner(first, alias, user_id)
     joins = []
     previous = alias
     for index, key in enumerate(path[:-1]):
@@ -151,14 +152,16 @@ def _path_condition(path: tuple[ForeignKey, ...], alias: str) -> str:
         joins.append((key.parent, step, _join(key, previous, step)))
         previous = step
     last = path[-1]
-    conditions = [condition for _, _, condition in joins] + [_join(last, previous, ":user_id")]
+    conditions = [condition for _, _, condition in joins] + [_owner(last, previous, user_id)]
     tables = ", ".join(f"{table} AS {step}" for table, step, _ in joins)
     return f"EXISTS (SELECT 1 FROM {tables} WHERE {' AND '.join(conditions)})"
 
 
+def _owner(key: ForeignKey, child_alias: str, user_id: str) -> str:
+    (column,) = key.child_columns
+    return f"{child_alias}.{column} = {user_id}"
+
+
 def _join(key: ForeignKey, child_alias: str, parent: str) -> str:
-    if parent == ":user_id":
-        (column,) = key.child_columns
-        return f"{child_alias}.{column} = :user_id"
     pairs = zip(key.child_columns, key.parent_columns, strict=True)
     return " AND ".join(f"{child_alias}.{c} = {parent}.{p}" for c, p in pairs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,8 +31,9 @@ PRESIGNED_URL_TTL_S = 900
 class ExportStore(Protocol):
     """Where finished exports go: :class:`LocalExportStore` or :class:`S3ExportStore`."""
 
-    def save(self, name: str, body: bytes) -> str:
-        """Store ``body`` under ``name``; returns its location."""
+    def save(self, name: str, body: bytes | Sequence[bytes]) -> str:
+        """Store ``body`` (bytes, or consecutive parts of it) under ``name``; returns its
+        location."""
         ...
 
     def delete(self, location: str) -> None:
@@ -46,12 +48,12 @@ class LocalExportStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def save(self, name: str, body: bytes) -> str:
+    def save(self, name: str, body: bytes | Sequence[bytes]) -> str:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.directory / name
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(body)
+            handle.writelines(_parts(body))
         return str(path)
 
     def delete(self, location: str) -> None:
@@ -77,12 +79,13 @@ class S3ExportStore:
         self._kms_key_id = kms_key_id
         self.key_prefix = key_prefix
 
-    def save(self, name: str, body: bytes) -> str:
+    def save(self, name: str, body: bytes | Sequence[bytes]) -> str:
         extra: dict[str, str] = {"ServerSideEncryption": "aws:kms"}
         if self._kms_key_id:
             extra["SSEKMSKeyId"] = self._kms_key_id
         key = self.key_prefix + name
-        self._client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
+        whole = b"".join(_parts(body))  # one PUT needs one body
+        self._client.put_object(Bucket=self.bucket, Key=key, Body=whole, **extra)
         return f"s3://{self.bucket}/{key}"
 
     def delete(self, location: str) -> None:
@@ -99,6 +102,10 @@ class S3ExportStore:
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in_s
         )
         return url
+
+
+def _parts(body: bytes | Sequence[bytes]) -> Sequence[bytes]:
+    return [body] if isinstance(body, bytes) else body
 
 
 @dataclass(frozen=True)

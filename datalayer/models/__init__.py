@@ -11,6 +11,7 @@ from datalayer.models.meal_plans import MealPlan
 from datalayer.models.pantry import PantryItem
 from datalayer.models.receipts import Receipt, ReceiptItem
 from datalayer.models.recipes import Recipe, RecipeIngredient
+from datalayer.models.search_tuning import VectorSearchTuning
 from datalayer.models.system import CacheEntry, SystemLog
 from datalayer.models.taste_profiles import UserTasteProfile
 from datalayer.models.users import DataExportRequest, User, UserSession
@@ -39,4 +40,5 @@ __all__ = [
     "User",
     "UserSession",
     "UserTasteProfile",
+    "VectorSearchTuning",
 ]

@@ -3,14 +3,17 @@
 ``create_backup`` takes one repeatable-read snapshot, records every table's row count and
 an order-independent checksum from it, and has ``pg_dump`` (directory format, parallel
 jobs) dump that very snapshot (``--snapshot``), so the manifest and the dump describe the
-same data. ``restore_backup`` loads a dump into an empty database with ``pg_restore``.
+same data, and records the names of the vector indexes (:mod:`.restore` builds those last).
+Restoring is in :mod:`datalayer.operations.restore`.
+
+The dump is uncompressed unless asked otherwise: the embeddings are most of it, gzip
+shrinks their text only about 2.6-fold, and gzip is most of the time of both the dump
+and the restore's data load.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,12 +24,11 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-from datalayer.errors import InvalidInputError, UnavailableError
-from datalayer.operations.binaries import client_binary
+from datalayer.errors import InvalidInputError
+from datalayer.operations.binaries import client_binary, run_client
+from datalayer.operations.vector_indexes import VECTOR_INDEXES_QUERY
 
 MANIFEST = "manifest.json"
-RESTORE_MAINTENANCE_WORK_MEM = "1GB"
-_MEMORY = re.compile(r"^[1-9][0-9]{0,5}(kB|MB|GB)$")
 DUMP_DIRECTORY = "dump"
 
 # Every column's text, hashed per row and summed: the same rows give the same figure in any
@@ -66,6 +68,9 @@ class BackupManifest:
     format: str = "directory"
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    # Manifests written before these fields existed: pg_dump's default gzip, names unknown.
+    compression: str = "gzip"
+    vector_indexes: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -81,6 +86,7 @@ class BackupManifest:
             raise InvalidInputError(f"not a backup: {path.name} is missing", field="backup")
         data = json.loads(path.read_text())
         data["tables"] = {name: TableFigures(**f) for name, f in data["tables"].items()}
+        data["vector_indexes"] = tuple(data.get("vector_indexes", ()))
         return cls(**data)
 
 
@@ -122,11 +128,17 @@ def table_figures(connection: psycopg.Connection[Any]) -> dict[str, TableFigures
     return figures
 
 
-def create_backup(url: str, directory: Path, *, jobs: int = 2) -> BackupManifest:
-    """Dump the database at ``url`` into ``directory`` (new or empty) with its manifest."""
+def create_backup(
+    url: str, directory: Path, *, jobs: int = 2, gzip_level: int = 0
+) -> BackupManifest:
+    """Dump the database at ``url`` into ``directory`` (new or empty) with its manifest;
+    ``gzip_level`` 1-9 compresses the dump (0: not compressed)."""
+    if not 0 <= gzip_level <= 9:
+        raise InvalidInputError("gzip_level must be 0 (none) to 9", field="gzip_level")
     directory.mkdir(parents=True, exist_ok=True)
     if any(directory.iterdir()):
         raise InvalidInputError("the backup directory must be empty", field="directory")
+    compression = f"gzip:{gzip_level}" if gzip_level else "none"
     started = time.perf_counter()
     with psycopg.connect(libpq_url(url)) as connection:
         connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -134,11 +146,13 @@ def create_backup(url: str, directory: Path, *, jobs: int = 2) -> BackupManifest
         figures = table_figures(connection)
         version = _schema_version(connection)
         server = str(connection.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-        _run(
+        vectors = tuple(str(row[0]) for row in connection.execute(VECTOR_INDEXES_QUERY))
+        run_client(
             [
                 str(client_binary("pg_dump")),
                 "--format=directory",
                 f"--jobs={jobs}",
+                f"--compress={gzip_level}",  # 0: none, in every pg_dump version
                 f"--snapshot={snapshot[0]}",  # type: ignore[index]
                 f"--file={directory / DUMP_DIRECTORY}",
                 "--no-password",
@@ -152,51 +166,11 @@ def create_backup(url: str, directory: Path, *, jobs: int = 2) -> BackupManifest
         tables=figures,
         jobs=jobs,
         seconds=round(time.perf_counter() - started, 3),
+        compression=compression,
+        vector_indexes=vectors,
     )
     manifest.save(directory)
     return manifest
-
-
-def restore_backup(
-    directory: Path,
-    target_url: str,
-    *,
-    jobs: int = 2,
-    maintenance_work_mem: str | None = RESTORE_MAINTENANCE_WORK_MEM,
-) -> float:
-    """Restore the dump in ``directory`` into the (empty) database at ``target_url``;
-    returns the seconds it took.
-
-    The restore sessions get ``maintenance_work_mem`` (e.g. ``"1GB"``; ``None`` keeps the
-    server's): the HNSW index is rebuilt during the restore and builds far more slowly
-    when its graph does not fit in it.
-    """
-    BackupManifest.load(directory)
-    dsn = restore_dsn(target_url, maintenance_work_mem)
-    started = time.perf_counter()
-    _run(
-        [
-            str(client_binary("pg_restore")),
-            f"--jobs={jobs}",
-            "--exit-on-error",
-            "--no-password",
-            f"--dbname={dsn}",
-            str(directory / DUMP_DIRECTORY),
-        ]
-    )
-    return round(time.perf_counter() - started, 3)
-
-
-def restore_dsn(target_url: str, maintenance_work_mem: str | None) -> str:
-    """The libpq URL of ``target_url`` whose sessions get ``maintenance_work_mem``."""
-    url = make_url(libpq_url(target_url))
-    if maintenance_work_mem is None:
-        return url.render_as_string(hide_password=False)
-    if not _MEMORY.fullmatch(maintenance_work_mem):
-        raise InvalidInputError("maintenance_work_mem must look like 512MB or 1GB", field="memory")
-    # libpq's options; without a space after -c (URL encoding would turn it into '+').
-    options = f"-cmaintenance_work_mem={maintenance_work_mem}"
-    return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
 def _schema_version(connection: psycopg.Connection[Any]) -> str | None:
@@ -205,13 +179,3 @@ def _schema_version(connection: psycopg.Connection[Any]) -> str | None:
         return None
     row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     return str(row[0]) if row else None
-
-
-def _run(command: list[str]) -> None:
-    result = subprocess.run(  # noqa: S603 - fixed PostgreSQL client programs
-        command, capture_output=True, text=True, timeout=3600, check=False
-    )
-    if result.returncode != 0:
-        # The client programs' messages name objects, not data; the URL is never included.
-        lines = [line for line in result.stderr.splitlines() if "password" not in line.lower()]
-        raise UnavailableError(f"{Path(command[0]).name} failed: {' '.join(lines[-3:])}")

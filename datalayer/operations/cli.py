@@ -18,9 +18,10 @@ from datalayer.metric_names import Job
 from datalayer.observability.emitter import metrics
 from datalayer.observability.jobs import job_run
 from datalayer.observability.setup import configure_metrics
-from datalayer.operations.backup import BackupManifest, create_backup, restore_backup
+from datalayer.operations.backup import BackupManifest, create_backup
 from datalayer.operations.drill import publish_drill, restore_drill
-from datalayer.operations.maintenance import TASKS, TaskResult, run_maintenance
+from datalayer.operations.maintenance import DEFAULT_TASKS, TASKS, TaskResult, run_maintenance
+from datalayer.operations.restore import RestoreOptions, restore_backup
 from datalayer.operations.restore_check import DrillResult
 from datalayer.settings import Settings, get_settings
 
@@ -40,6 +41,19 @@ def _live_url(settings: Settings) -> str:
     return primary_url(settings)
 
 
+def progress_bar(console: Console) -> Progress:
+    """A transient bar with ``completed/total`` and the elapsed time, on ``console``."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 def _spinner() -> Progress:
     return Progress(
         SpinnerColumn(),
@@ -51,12 +65,21 @@ def _spinner() -> Progress:
 
 
 @backup_app.command("create")
-def backup_create(directory: DirectoryArgument, jobs: JobsOption = 2) -> None:
+def backup_create(
+    directory: DirectoryArgument,
+    jobs: JobsOption = 2,
+    gzip: Annotated[
+        int,
+        typer.Option(
+            "--gzip", min=0, max=9, help="gzip level (0: uncompressed, the fastest to restore)."
+        ),
+    ] = 0,
+) -> None:
     """Dump the database (one snapshot, directory format) into DIRECTORY with a manifest."""
     url = _live_url(get_settings())
     with _spinner() as progress:
         progress.add_task("pg_dump and manifest ...", total=None)
-        manifest = create_backup(url, directory, jobs=jobs)
+        manifest = create_backup(url, directory, jobs=jobs, gzip_level=gzip)
     console.print(
         f"backup in {directory}: {len(manifest.tables)} tables, {manifest.rows} rows, "
         f"schema {manifest.schema_version}, {manifest.seconds} s"
@@ -73,7 +96,7 @@ def backup_restore(
     manifest = BackupManifest.load(directory)
     with _spinner() as progress:
         progress.add_task("pg_restore ...", total=None)
-        seconds = restore_backup(directory, target, jobs=jobs)
+        seconds = restore_backup(directory, target, RestoreOptions(jobs=jobs))
     masked = make_url(target).render_as_string(hide_password=True)
     console.print(f"restored {manifest.rows} rows into {masked} in {seconds} s")
     console.print(
@@ -104,7 +127,7 @@ def backup_validate(directory: DirectoryArgument, jobs: JobsOption = 2) -> None:
                 url,
                 settings,
                 erased_subjects=ledger,
-                jobs=jobs,
+                options=RestoreOptions(jobs=jobs),
                 progress=lambda step: progress.update(task, description=step),
             )
 
@@ -127,8 +150,9 @@ def _print_drill(result: DrillResult) -> None:
         verdict = "[green]pass[/]" if check.passed else "[red]FAIL[/]"
         table.add_row(check.name, verdict, check.detail, f"{check.seconds:.2f}")
     console.print(table)
+    overlap = f" - {result.overlap_s} s overlapped" if result.overlap_s else ""
     console.print(
-        f"restore {result.restore_s} s + validation {result.validate_s} s = "
+        f"restore {result.restore_s} s + validation {result.validate_s} s{overlap} = "
         f"[bold]RTO {result.rto_s} s[/]; backup age (RPO) {result.rpo_s:.0f} s; "
         f"{result.rows_checked} rows checked; {result.reapplied_erasures} erasures re-applied"
     )
@@ -139,26 +163,22 @@ def _print_drill(result: DrillResult) -> None:
 def maintenance_run(
     task: Annotated[
         list[str] | None,
-        typer.Option("--task", help=f"Run only this task (repeatable): {', '.join(TASKS)}."),
+        typer.Option(
+            "--task",
+            help=f"Run only this task (repeatable): {', '.join(TASKS)}. Without it: all "
+            f"but {', '.join(sorted(set(TASKS) - set(DEFAULT_TASKS)))}.",
+        ),
     ] = None,
 ) -> None:
-    """Run the maintenance tasks (all, or each --task) and report what each did."""
+    """Run the maintenance tasks (the nightly set, or each --task) and report what each did."""
     settings = get_settings()
     configure_metrics(settings)
 
     async def run() -> list[TaskResult]:
         db = Database.connect(_live_url(settings), settings)
         try:
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
-                bar = progress.add_task("maintenance", total=len(task or TASKS))
+            with progress_bar(console) as progress:
+                bar = progress.add_task("maintenance", total=len(task or DEFAULT_TASKS))
 
                 def step(name: str, position: int, total: int) -> None:
                     progress.update(bar, completed=position - 1, total=total, description=name)

@@ -6,7 +6,10 @@ Tasks, in the order they run: ``system_log_partitions`` (partitions ahead, rows 
 of the DEFAULT partition by the SQL function), ``system_log_retention``,
 ``expired_sessions``, ``expired_cache_entries``, ``expired_exports``, ``taste_profiles``,
 ``analyze``, ``indexes`` (INVALID or bloated indexes rebuilt concurrently) and
-``statistics`` (table and index figures).
+``statistics`` (table and index figures). ``vector_tune`` (re-measure the ef_search that
+reaches ``VECTOR_TUNE_TARGET_RECALL``; one exact scan of the embeddings per sampled query)
+runs only when named, so the nightly run stays cheap: schedule it weekly, or after a large
+load, with ``--task vector_tune`` (the Lambda: ``{"tasks": ["vector_tune"]}``).
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from datalayer.db import Database
-from datalayer.errors import InvalidInputError
+from datalayer.errors import InvalidInputError, RecallTargetError
 from datalayer.gdpr.jobs import ExportStore, LocalExportStore
 from datalayer.metric_names import Job, Metric
 from datalayer.observability.emitter import Metrics
 from datalayer.observability.emitter import metrics as default_metrics
 from datalayer.operations.indexes import repair_indexes
 from datalayer.operations.stats import database_statistics
+from datalayer.operations.vector_tuning import tune_ef_search
 from datalayer.repositories.taste_profiles import TasteProfileRepository
 from datalayer.settings import Settings
 
@@ -219,6 +223,13 @@ async def _statistics(ctx: _Context) -> _Outcome:
     return 0, stats.describe(), stats.as_dict()
 
 
+async def _vector_tune(ctx: _Context) -> _Outcome:
+    result = await tune_ef_search(ctx.db, target_recall=ctx.settings.vector_tune_target_recall)
+    if not result.target_met:
+        raise RecallTargetError(result.describe())
+    return 1, result.describe(), result.as_dict()
+
+
 TASKS: dict[str, Callable[[_Context], Awaitable[_Outcome]]] = {
     "system_log_partitions": _system_log_partitions,
     "system_log_retention": _system_log_retention,
@@ -229,8 +240,13 @@ TASKS: dict[str, Callable[[_Context], Awaitable[_Outcome]]] = {
     "analyze": _analyze,
     "indexes": _indexes,
     "statistics": _statistics,
+    "vector_tune": _vector_tune,
 }
 """Every task by name, in the order :func:`run_maintenance` runs them."""
+OPT_IN_TASKS = frozenset({"vector_tune"})
+"""Tasks that run only when named (expensive, and needed weekly at most)."""
+DEFAULT_TASKS = tuple(name for name in TASKS if name not in OPT_IN_TASKS)
+"""What a run without ``tasks`` does (the nightly schedule)."""
 
 
 async def run_maintenance(
@@ -242,14 +258,14 @@ async def run_maintenance(
     export_store: ExportStore | None = None,
     emitter: Metrics | None = None,
 ) -> list[TaskResult]:
-    """Run ``tasks`` (default: all of :data:`TASKS`, in that order) and report each.
+    """Run ``tasks`` (default: :data:`DEFAULT_TASKS`, in that order) and report each.
 
     A failing task is reported (``ok=False``, the error's type, never its text) and the
     others still run. Publishes ``MaintenanceItems`` per task and the maintenance job's
     success or failure. ``export_store`` holds the export files (default: the local store
     under ``DATALAYER_HOME/exports``; the Lambda passes its S3 store).
     """
-    names = list(TASKS) if tasks is None else list(tasks)
+    names = list(DEFAULT_TASKS) if tasks is None else list(tasks)
     unknown = [name for name in names if name not in TASKS]
     if unknown or not names:
         raise InvalidInputError(

@@ -6,7 +6,7 @@ per row for a build over the whole table, one worker. A load without the index r
 COPY speed. So a large load drops the table's vector indexes (HNSW and IVFFlat, whatever
 migration made them), loads, and recreates each one from the definition PostgreSQL printed
 for it before the drop (``pg_get_indexdef``, as ``pg_indexes.indexdef`` shows it): same
-name, operator class, expression, parameters and predicate. Migration 0008's SECURITY
+name, operator class, expression, parameters and predicate. Migration 0009's SECURITY
 DEFINER functions do the DDL, since the application's role may not drop or create indexes.
 """
 

@@ -1,9 +1,11 @@
 """Recipe embeddings: storage, pgvector similarity search and bulk loading.
 
 Search settings are applied per transaction (``set_config(..., true)``), never per session,
-so they are safe behind a transaction pooler. Filtered searches (user scope, exclusions) use
-pgvector's iterative index scans with relaxed order, re-sorted after a MATERIALIZED CTE,
-so a filter still returns ``min(limit, matching rows)`` rows.
+so they are safe behind a transaction pooler; they travel with the search in one pipelined
+round trip (:mod:`datalayer.repositories.similarity`). A user-scoped search reads a small
+scope exactly and a large one through the HNSW index with an iterative scan; exclusions use
+the iterative scan too, so a filter still returns ``min(limit, matching rows)`` rows, and a
+result that may not is flagged (:class:`~datalayer.schemas.embeddings.SearchResults`).
 
 Embedding maintenance (store, update, delete, reprocessing, bulk load) is a system operation
 of the AI pipeline and takes no acting user; searches take an optional user scope. Recipes of
@@ -19,10 +21,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, overload
 
-from pgvector.psycopg import register_vector_async
 from pydantic import TypeAdapter
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datalayer.cache import keys
@@ -30,6 +30,7 @@ from datalayer.db import Database, idempotent_read
 from datalayer.errors import InvalidInputError, NotFoundError
 from datalayer.metric_names import Metric
 from datalayer.observability.emitter import metrics
+from datalayer.observability.recall import RecallSampler
 from datalayer.repositories.caching import invalidations, recipe_updated
 from datalayer.repositories.embedding_copy import copy_rows, encode_rows
 from datalayer.repositories.embedding_index import (
@@ -41,12 +42,22 @@ from datalayer.repositories.embedding_index import (
 from datalayer.repositories.embedding_sql import (
     BATCH_SEARCH,
     EMBEDDING_COLUMNS,
-    HYDRATE_COLUMNS,
-    HYDRATE_JOIN,
     NEEDS_EMBEDDING,
-    SEARCH,
+    SEARCH_SETTINGS,
+    STATS_COLUMNS,
     SUMMARY_COLUMNS,
     UPSERT,
+)
+from datalayer.repositories.search_tuning import TunedEfSearch
+from datalayer.repositories.similarity import (
+    CANDIDATES,
+    PoolStats,
+    SearchPlan,
+    assess,
+    driver_connection,
+    run_pipelined,
+    search_plan,
+    with_ef_search,
 )
 from datalayer.schemas.common import as_uuid, bounded_int, parse, parse_value
 from datalayer.schemas.embeddings import (
@@ -55,6 +66,7 @@ from datalayer.schemas.embeddings import (
     EmbeddingMeta,
     EmbeddingOut,
     ModelSpec,
+    SearchResults,
     Sha256Hex,
     SimilarityMatchOut,
     SimilarityQuery,
@@ -64,7 +76,6 @@ from datalayer.schemas.recipes import RecipeSummaryOut
 from datalayer.settings import Settings
 from datalayer.vectors import as_vector, as_vectors
 
-CANDIDATES = 50  # the seed's candidate pool, narrowed by the business rules to the limit
 MAX_SCOPED_INVALIDATIONS = 1000
 """A bulk load of more rows than this invalidates the whole cache in one operation."""
 _MAYBE_EMBEDDING = TypeAdapter(EmbeddingOut | None)
@@ -72,13 +83,18 @@ MAX_BATCH = 100
 
 
 class EmbeddingRepository:
-    """Vector storage and similarity search over ``recipe_embeddings``."""
+    """Vector storage and similarity search over ``recipe_embeddings``.
+
+    A search given no ``ef_search`` uses the tuned one (:mod:`.search_tuning`); ``recall``
+    re-runs a sample of searches exactly (:mod:`datalayer.observability.recall`).
+    """
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
         self._settings = settings
         self._dim = settings.embedding_dim
-        self._ef_search = settings.hnsw_ef_search
+        self._ef_search = TunedEfSearch(settings)
+        self.recall = RecallSampler(db, settings)
 
     # -- writes --------------------------------------------------------------------------
     async def store_embedding(
@@ -232,7 +248,7 @@ class EmbeddingRepository:
         distance_threshold: float = 0.8,
         ef_search: int | None = None,
         hydrate: Literal[False] = False,
-    ) -> list[SimilarityMatchOut]: ...
+    ) -> SearchResults[SimilarityMatchOut]: ...
 
     @overload
     async def similarity_search(
@@ -245,7 +261,7 @@ class EmbeddingRepository:
         distance_threshold: float = 0.8,
         ef_search: int | None = None,
         hydrate: Literal[True],
-    ) -> list[SimilarRecipeOut]: ...
+    ) -> SearchResults[SimilarRecipeOut]: ...
 
     @idempotent_read
     async def similarity_search(
@@ -258,14 +274,58 @@ class EmbeddingRepository:
         distance_threshold: float = 0.8,
         ef_search: int | None = None,
         hydrate: bool = False,
-    ) -> list[SimilarityMatchOut] | list[SimilarRecipeOut]:
-        """The recipes nearest to ``query_embedding`` by cosine distance.
+    ) -> SearchResults[SimilarityMatchOut] | SearchResults[SimilarRecipeOut]:
+        """The recipes nearest to ``query_embedding`` by cosine distance, best first.
 
         ``user_id`` scopes the search to one owner (``None``: every active user's recipe, a
         system-wide query); ``exclude_recipe_ids`` are never returned; matches farther than
         ``distance_threshold`` are dropped. With ``hydrate=True`` each match carries the
-        recipe's summary (:class:`SimilarRecipeOut`), read in the same query.
+        recipe's summary (:class:`SimilarRecipeOut`), read in the same query. The result is
+        a list (:class:`SearchResults`) that also says whether it is at risk of being
+        incomplete (``at_risk``, ``risk``) and whether the scope was read exactly.
         """
+        plan = self.plan_search(
+            query_embedding,
+            limit,
+            user_id,
+            exclude_recipe_ids,
+            distance_threshold=distance_threshold,
+            ef_search=ef_search,
+            hydrate=hydrate,
+        )
+        started = time.perf_counter()
+        async with self._db.read_transaction() as session:
+            if ef_search is None:
+                plan = with_ef_search(plan, await self._ef_search.current(session))
+            rows = await run_pipelined(session, plan)
+        metrics.observe(Metric.VECTOR_SEARCH_LATENCY, (time.perf_counter() - started) * 1000)
+        stats = PoolStats.of(rows)
+        found = [row[STATS_COLUMNS:] for row in rows if row[STATS_COLUMNS] is not None]
+        self.recall.offer(plan, [row[0] for row in found])
+        risk = assess(stats, len(found), plan, self._ef_search.known())
+        if hydrate:
+            return SearchResults(
+                [_similar_recipe(row) for row in found], risk=risk, exact=stats.exact
+            )
+        return SearchResults(
+            [SimilarityMatchOut(recipe_id=row[0], distance=row[1]) for row in found],
+            risk=risk,
+            exact=stats.exact,
+        )
+
+    def plan_search(
+        self,
+        query_embedding: Any,
+        limit: int = 20,
+        user_id: uuid.UUID | None = None,
+        exclude_recipe_ids: Sequence[uuid.UUID] | None = None,
+        *,
+        distance_threshold: float = 0.8,
+        ef_search: int | None = None,
+        hydrate: bool = False,
+    ) -> SearchPlan:
+        """The validated statements :meth:`similarity_search` sends for these arguments
+        (benchmarks replay them through raw psycopg); InvalidInputError on bad input."""
         if not isinstance(hydrate, bool):
             raise InvalidInputError("hydrate must be True or False", field="hydrate")
         query = parse(
@@ -275,43 +335,18 @@ class EmbeddingRepository:
                 "user_id": user_id,
                 "exclude_recipe_ids": [] if exclude_recipe_ids is None else exclude_recipe_ids,
                 "distance_threshold": distance_threshold,
-                "ef_search": self._ef_search if ef_search is None else ef_search,
+                "ef_search": ef_search,
             },
         )
-        vector = as_vector(query_embedding, self._dim, field="query_embedding")
-        filters = ["TRUE"]
-        params: dict[str, Any] = {
-            "query": vector,
-            "candidates": max(CANDIDATES, query.limit),
-            "threshold": query.distance_threshold,
-            "limit": query.limit,
-        }
-        if query.user_id is not None:
-            filters.append("user_id = :user_id")
-            params["user_id"] = query.user_id
-        if query.exclude_recipe_ids:
-            filters.append("recipe_id <> ALL(:excluded)")
-            params["excluded"] = list(query.exclude_recipe_ids)
-        statement = text(
-            SEARCH.format(
-                filters=" AND ".join(filters),
-                columns=HYDRATE_COLUMNS if hydrate else "",
-                joins=HYDRATE_JOIN if hydrate else "",
-            )
+        return search_plan(
+            as_vector(query_embedding, self._dim, field="query_embedding"),
+            limit=query.limit,
+            threshold=query.distance_threshold,
+            ef_search=query.ef_search or self._ef_search.known(),
+            user_id=query.user_id,
+            excluded=query.exclude_recipe_ids,
+            hydrate=hydrate,
         )
-        if "excluded" in params:
-            statement = statement.bindparams(bindparam("excluded", type_=ARRAY(UUID())))
-        started = time.perf_counter()
-        async with self._db.read_transaction() as session:
-            await _binary_vectors(session)
-            await self._apply_search_settings(session, query.ef_search, iterative=len(filters) > 1)
-            rows = (await session.execute(statement, params)).mappings().all()
-        metrics.observe(Metric.VECTOR_SEARCH_LATENCY, (time.perf_counter() - started) * 1000)
-        if hydrate:
-            return [_similar_recipe(row) for row in rows]
-        return [
-            SimilarityMatchOut(recipe_id=row["recipe_id"], distance=row["distance"]) for row in rows
-        ]
 
     @idempotent_read
     async def batch_similarity_search(
@@ -321,8 +356,9 @@ class EmbeddingRepository:
         *,
         distance_threshold: float = 0.8,
         ef_search: int | None = None,
-    ) -> list[list[SimilarityMatchOut]]:
-        """One similarity search per query embedding, in a single round trip."""
+    ) -> list[SearchResults[SimilarityMatchOut]]:
+        """One similarity search per query embedding (over every active user's recipes), in
+        a single round trip; each result judged as in :meth:`similarity_search`."""
         if (
             isinstance(query_embeddings, str | bytes)
             or not hasattr(query_embeddings, "__len__")
@@ -336,23 +372,46 @@ class EmbeddingRepository:
             {
                 "limit": limit,
                 "distance_threshold": distance_threshold,
-                "ef_search": self._ef_search if ef_search is None else ef_search,
+                "ef_search": ef_search,
             },
         )
-        vectors = as_vectors(query_embeddings, self._dim)
-        statement = text(BATCH_SEARCH)
-        results: list[list[SimilarityMatchOut]] = [[] for _ in vectors]
+        candidates = max(CANDIDATES, query.limit)
+        resolved_ef = query.ef_search or self._ef_search.known()
+        plan = SearchPlan(
+            SEARCH_SETTINGS,
+            {"ef_search": str(resolved_ef), "iterative_scan": "off"},
+            BATCH_SEARCH,
+            {
+                "queries": as_vectors(query_embeddings, self._dim),
+                "candidates": candidates,
+                "threshold": query.distance_threshold,
+            },
+            query.limit,
+            resolved_ef,
+        )
+        pools: list[list[tuple[Any, ...]]] = [[] for _ in query_embeddings]
         async with self._db.read_transaction() as session:
-            await _binary_vectors(session)
-            await self._apply_search_settings(session, query.ef_search, iterative=False)
-            rows = await session.execute(
-                statement,
-                {"queries": vectors, "limit": query.limit, "threshold": query.distance_threshold},
+            if ef_search is None:
+                plan = with_ef_search(plan, await self._ef_search.current(session))
+            rows = await run_pipelined(session, plan)
+        for index, recipe_id, distance, kept, _ in rows:
+            pools[index].append((recipe_id, distance, kept))
+        table_rows = int(rows[0][4]) if rows else 0
+        results = []
+        for pool in pools:
+            matches = [
+                SimilarityMatchOut(recipe_id=recipe_id, distance=distance)
+                for recipe_id, distance, kept in pool
+                if kept
+            ][: query.limit]
+            stats = PoolStats(
+                pool=len(pool),
+                near=sum(1 for _, distance, _ in pool if distance <= query.distance_threshold),
+                scope_rows=table_rows,
+                exact=False,
             )
-            for index, recipe_id, distance in rows:
-                results[index].append(
-                    SimilarityMatchOut(recipe_id=recipe_id, distance=float(distance))
-                )
+            risk = assess(stats, len(matches), plan, self._ef_search.known())
+            results.append(SearchResults(matches, risk=risk))
         return results
 
     @idempotent_read
@@ -369,29 +428,6 @@ class EmbeddingRepository:
             )
             return [row[0] for row in rows]
 
-    async def _apply_search_settings(
-        self, session: Any, ef_search: int, *, iterative: bool
-    ) -> None:
-        # Transaction-scoped (is_local = true): nothing leaks through a transaction pooler.
-        # Unfiltered searches turn off sequential scans: at ef_search >= ~120 pgvector's cost
-        # estimate otherwise makes the planner prefer an exact scan about 50x slower.
-        # Custom plans only: a generic plan made for an average user is an exact bitmap scan
-        # for every user. "ORDER BY distance + 0" above makes PostgreSQL 17+ re-sort the
-        # relaxed-order candidates instead of trusting the CTE's order.
-        await session.execute(
-            text(
-                "SELECT set_config('hnsw.ef_search', :ef, true), "
-                "set_config('hnsw.iterative_scan', :mode, true), "
-                "set_config('enable_seqscan', :seqscan, true), "
-                "set_config('plan_cache_mode', 'force_custom_plan', true)"
-            ),
-            {
-                "ef": str(ef_search),
-                "mode": "relaxed_order" if iterative else "off",
-                "seqscan": "on" if iterative else "off",
-            },
-        )
-
 
 def _embedding_out(row: Any) -> EmbeddingOut:
     values = dict(row)
@@ -399,20 +435,17 @@ def _embedding_out(row: Any) -> EmbeddingOut:
     return EmbeddingOut.model_validate(values)
 
 
-def _similar_recipe(row: Any) -> SimilarRecipeOut:
-    summary = {name: row[f"recipe_{name}"] for name in SUMMARY_COLUMNS}
+def _similar_recipe(row: Sequence[Any]) -> SimilarRecipeOut:
+    recipe_id, distance, *summary = row
     return SimilarRecipeOut(
-        recipe_id=row["recipe_id"],
-        distance=float(row["distance"]),
-        recipe=RecipeSummaryOut.model_validate(summary),
+        recipe_id=recipe_id,
+        distance=distance,
+        recipe=RecipeSummaryOut.model_validate(
+            dict(zip(SUMMARY_COLUMNS, (recipe_id, *summary), strict=True))
+        ),
     )
 
 
 async def _binary_vectors(session: Any) -> None:
-    """Register pgvector's psycopg adapters on this connection (once per connection), so
-    numpy vectors travel in binary instead of as 1536-number text literals."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    if not raw.info.get("pgvector_adapters"):
-        await register_vector_async(raw.driver_connection)
-        raw.info["pgvector_adapters"] = True
+    """Register pgvector's psycopg adapters on this connection (once per connection)."""
+    await driver_connection(session)

@@ -17,8 +17,8 @@ list likes.
 - Each list takes its best 50 (or ``limit`` if more); excluded ids and inactive users'
   recipes never appear. Ties of the fused score are broken by recipe id.
 
-Both lists and the fusion are one SQL statement, run after the per-transaction search
-settings (ef_search, iterative scans), like the similarity search. This is its own
+Both lists and the fusion are one SQL statement, sent with its settings (ef_search,
+iterative scans) in one pipelined round trip, as the similarity search is. This is its own
 repository because it reads two aggregates (recipes and their embeddings) and needs the
 embedding settings the recipe repository does not take.
 """
@@ -30,14 +30,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from datalayer.db import Database, idempotent_read
 from datalayer.repositories.active_users import ACTIVE_USER_SQL
 from datalayer.repositories.embedding_sql import SUMMARY_COLUMNS
-from datalayer.repositories.embeddings import _binary_vectors as binary_vectors
+from datalayer.repositories.search_tuning import TunedEfSearch
+from datalayer.repositories.similarity import SearchPlan, driver_connection, send_pipelined
 from datalayer.schemas.common import parse
 from datalayer.schemas.recipes import RecipeSummaryOut
 from datalayer.schemas.search import HybridHitOut, HybridQuery
@@ -47,6 +44,13 @@ from datalayer.vectors import as_vector
 RRF_K = 60
 CANDIDATES = 50
 """How many recipes each list contributes (``limit`` when that is larger)."""
+# A filtered search's settings, for the search's implicit transaction only: iterative HNSW
+# scans should the planner pick the index, and plans made for the user at hand.
+HYBRID_SETTINGS = (
+    "SELECT set_config('hnsw.ef_search', %(ef_search)s, true), "
+    "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+    "set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
 
 _WITHOUT = re.compile(r"(?i)(?<!\S)without\s+(?=[^\s-])")
 _NEGATED = re.compile(r'(?<!\S)-("[^"]*"?|[^\s"]+)')
@@ -55,28 +59,28 @@ HYBRID = f"""
 WITH words AS MATERIALIZED (
     SELECT r.id AS recipe_id,
            row_number() OVER (ORDER BY ts_rank_cd(r.search_vector, q) DESC, r.id) AS position
-      FROM recipes AS r, websearch_to_tsquery('english', :words) AS q
-     WHERE r.user_id = :user_id AND r.search_vector @@ q{{recipe_filter}}
+      FROM recipes AS r, websearch_to_tsquery('english', %(words)s) AS q
+     WHERE r.user_id = %(user_id)s AND r.search_vector @@ q{{recipe_filter}}
      ORDER BY ts_rank_cd(r.search_vector, q) DESC, r.id
-     LIMIT :candidates
+     LIMIT %(candidates)s
 ),
 nearest AS MATERIALIZED (
-    SELECT e.recipe_id, e.embedding <=> :embedding AS distance
+    SELECT e.recipe_id, e.embedding <=> %(embedding)s AS distance
       FROM recipe_embeddings AS e
-     WHERE e.user_id = :user_id{{embedding_filter}}
-     ORDER BY e.embedding <=> :embedding
-     LIMIT :candidates
+     WHERE e.user_id = %(user_id)s{{embedding_filter}}
+     ORDER BY e.embedding <=> %(embedding)s
+     LIMIT %(candidates)s
 ),
 meaning AS (
     SELECT n.recipe_id, n.distance,
            row_number() OVER (ORDER BY n.distance, n.recipe_id) AS position
       FROM nearest AS n{{meaning_join}}
-     WHERE n.distance <= :threshold{{meaning_filter}}
+     WHERE n.distance <= %(threshold)s{{meaning_filter}}
 ),
 fused AS (
     SELECT coalesce(w.recipe_id, m.recipe_id) AS recipe_id,
-           coalesce(1.0::float8 / (:k + w.position), 0)
-             + coalesce(1.0::float8 / (:k + m.position), 0) AS score,
+           coalesce(1.0::float8 / (%(k)s + w.position), 0)
+             + coalesce(1.0::float8 / (%(k)s + m.position), 0) AS score,
            w.position AS text_rank, m.position AS vector_rank, m.distance
       FROM words AS w
       FULL JOIN meaning AS m ON m.recipe_id = w.recipe_id
@@ -88,7 +92,7 @@ SELECT f.score, f.text_rank, f.vector_rank, f.distance,
   JOIN users AS u ON u.id = r.user_id
  WHERE {ACTIVE_USER_SQL}
  ORDER BY f.score DESC, f.recipe_id
- LIMIT :limit
+ LIMIT %(limit)s
 """
 
 
@@ -110,7 +114,7 @@ class RecipeSearchRepository:
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
         self._dim = settings.embedding_dim
-        self._ef_search = settings.hnsw_ef_search
+        self._ef_search = TunedEfSearch(settings)
 
     @idempotent_read
     async def hybrid_search(
@@ -129,7 +133,8 @@ class RecipeSearchRepository:
         embedded), fused by reciprocal rank fusion, best first.
 
         ``exclude_recipe_ids`` are never returned; a missing or inactive user gets ``[]``
-        (as from a user-scoped similarity search). Bad input is InvalidInputError.
+        (as from a user-scoped similarity search). ``ef_search`` defaults to the tuned value
+        of similarity search. Bad input is InvalidInputError.
         """
         query = parse(
             HybridQuery,
@@ -139,26 +144,23 @@ class RecipeSearchRepository:
                 "limit": limit,
                 "exclude_recipe_ids": [] if exclude_recipe_ids is None else exclude_recipe_ids,
                 "distance_threshold": distance_threshold,
-                "ef_search": self._ef_search if ef_search is None else ef_search,
+                "ef_search": ef_search,
             },
         )
-        vector = as_vector(query_embedding, self._dim, field="query_embedding")
         params: dict[str, Any] = {
             "words": words_query(query.query_text),
-            "embedding": vector,
+            "embedding": as_vector(query_embedding, self._dim, field="query_embedding"),
             "user_id": query.user_id,
             "candidates": max(CANDIDATES, query.limit),
             "threshold": query.distance_threshold,
             "k": RRF_K,
             "limit": query.limit,
         }
-        statement = text(_statement(query, params))
-        if "excluded" in params:
-            statement = statement.bindparams(bindparam("excluded", type_=ARRAY(UUID())))
+        sql = _statement(query, params)
         async with self._db.read_transaction() as session:
-            await binary_vectors(session)
-            await _search_settings(session, query.ef_search)
-            rows = (await session.execute(statement, params)).mappings().all()
+            ef = query.ef_search or await self._ef_search.current(session)
+            plan = SearchPlan(HYBRID_SETTINGS, {"ef_search": str(ef)}, sql, params, query.limit)
+            rows = await send_pipelined(await driver_connection(session), plan, params)
         return [_hit(row) for row in rows]
 
 
@@ -166,37 +168,24 @@ def _statement(query: HybridQuery, params: dict[str, Any]) -> str:
     parts = {"recipe_filter": "", "embedding_filter": "", "meaning_join": "", "meaning_filter": ""}
     if query.exclude_recipe_ids:
         params["excluded"] = list(query.exclude_recipe_ids)
-        parts["recipe_filter"] = " AND r.id <> ALL(:excluded)"
-        parts["embedding_filter"] = " AND e.recipe_id <> ALL(:excluded)"
+        parts["recipe_filter"] = " AND r.id <> ALL(%(excluded)s)"
+        parts["embedding_filter"] = " AND e.recipe_id <> ALL(%(excluded)s)"
     negated = excluded_terms(query.query_text)
     if negated is not None:
         params["negated"] = negated
         parts["meaning_join"] = "\n      JOIN recipes AS r ON r.id = n.recipe_id"
         parts["meaning_filter"] = (
-            " AND NOT r.search_vector @@ websearch_to_tsquery('english', :negated)"
+            " AND NOT r.search_vector @@ websearch_to_tsquery('english', %(negated)s)"
         )
     return HYBRID.format(**parts)
 
 
-async def _search_settings(session: AsyncSession, ef_search: int) -> None:
-    # The settings of a filtered similarity search (EmbeddingRepository), for this
-    # transaction only: iterative HNSW scans if the planner picks the index, custom plans.
-    await session.execute(
-        text(
-            "SELECT set_config('hnsw.ef_search', :ef, true), "
-            "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-            "set_config('plan_cache_mode', 'force_custom_plan', true)"
-        ),
-        {"ef": str(ef_search)},
-    )
-
-
-def _hit(row: Any) -> HybridHitOut:
-    summary = {name: row[f"recipe_{name}"] for name in SUMMARY_COLUMNS}
+def _hit(row: Sequence[Any]) -> HybridHitOut:
+    score, text_rank, vector_rank, distance, *summary = row
     return HybridHitOut(
-        recipe=RecipeSummaryOut.model_validate(summary),
-        score=float(row["score"]),
-        text_rank=row["text_rank"],
-        vector_rank=row["vector_rank"],
-        distance=None if row["distance"] is None else float(row["distance"]),
+        recipe=RecipeSummaryOut.model_validate(dict(zip(SUMMARY_COLUMNS, summary, strict=True))),
+        score=float(score),
+        text_rank=text_rank,
+        vector_rank=vector_rank,
+        distance=None if distance is None else float(distance),
     )

@@ -50,7 +50,12 @@ class PageRequest(InputModel):
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of results, the total number of matching rows, and whether more follow."""
+    """One page of results, the total number of matching rows, and whether more follow.
+
+    Frozen like the output models, since pages are cached and shared between callers.
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     items: list[T]
     total: int

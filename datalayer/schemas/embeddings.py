@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, StrictFloat, StrictInt, StringConstraints, computed_field
 
@@ -53,7 +54,8 @@ class SimilarityQuery(InputModel):
     user_id: uuid.UUID | None = None
     exclude_recipe_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10_000)
     distance_threshold: StrictFloat = Field(default=0.8, ge=0.0, le=2.0)
-    ef_search: StrictInt = Field(default=120, ge=1, le=1000)
+    ef_search: StrictInt | None = Field(default=None, ge=1, le=1000)
+    """None: the tuned value (:mod:`datalayer.repositories.search_tuning`)."""
 
 
 class SimilarityMatchOut(OutputModel):
@@ -84,3 +86,31 @@ class EmbeddingOut(OutputModel):
     is_stale: bool
     created_at: datetime
     updated_at: datetime
+
+
+M = TypeVar("M", bound=SimilarityMatchOut)
+
+
+class SearchResults(list[M]):
+    """The matches of one similarity search, best first: a ``list``, so existing callers
+    are unaffected, plus a verdict on whether the answer may be incomplete or less accurate.
+
+    ``at_risk`` is True when ``risk`` names a reason: the index scan stopped before its
+    candidate pool filled while the scope held more rows (``ef_search`` or
+    ``hnsw.max_scan_tuples`` too small), candidates of inactive owners crowded active ones
+    out of a full pool, or ``ef_search`` was set below the configured value. ``exact`` says
+    whether the user's rows were read exactly (small scopes) rather than through the HNSW
+    index.
+    """
+
+    at_risk: bool
+    risk: str | None
+    exact: bool
+
+    def __init__(
+        self, matches: Iterable[M] = (), *, risk: str | None = None, exact: bool = False
+    ) -> None:
+        super().__init__(matches)
+        self.risk = risk
+        self.at_risk = risk is not None
+        self.exact = exact

@@ -18,7 +18,7 @@ class HybridQuery(InputModel):
     limit: StrictInt = Field(default=20, ge=1, le=200)
     exclude_recipe_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10_000)
     distance_threshold: StrictFloat = Field(default=0.8, ge=0.0, le=2.0)
-    ef_search: StrictInt = Field(default=120, ge=1, le=1000)
+    ef_search: StrictInt | None = Field(default=None, ge=1, le=1000)
 
 
 class HybridHitOut(OutputModel):

@@ -1,6 +1,7 @@
 """Run the datalayer's maintenance tasks; invoked nightly by an EventBridge schedule.
 
-The event may name ``tasks`` (a list of task names; default: every task). The tasks are the
+The event may name ``tasks`` (a list of task names; default: every task but the opt-in
+``vector_tune``, which runs only when named, e.g. by a weekly event). The tasks are the
 same as ``python -m datalayer maintenance run``; each is idempotent and reports what it did
 as metrics (EMF, through the datalayer's metrics), so a re-run after a failure is safe.
 Credentials come from the secret in ``DATABASE_SECRET_ARN``, fetched on every invocation.
@@ -26,7 +27,7 @@ logger = Logger(service="maintenance")
 
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any] | None, context: object) -> dict[str, Any]:
-    """Run the maintenance tasks named in ``event["tasks"]`` (all when absent)."""
+    """Run the maintenance tasks named in ``event["tasks"]`` (the nightly set when absent)."""
     settings = load_settings()
     configure_metrics(settings)
     try:

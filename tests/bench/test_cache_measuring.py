@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.cache import _p, _summary, _zipf, write
+from bench.cache import _p, _summary, write
+from bench.cache_workload import Operations, bounded_zipf, ideal_levels
 
 
 def run_of(l1: int, l2: int, miss: int, uncached: int, failed: int = 0) -> dict[str, Any]:
@@ -51,21 +52,58 @@ def test_percentile_scales_to_microseconds() -> None:
     assert _p([], 50) is None
 
 
-def test_zipf_stays_in_range_and_is_skewed() -> None:
-    draws = _zipf(np.random.default_rng(7), 1.2, 100, 20_000)
+def test_bounded_zipf_stays_in_range_and_follows_the_power_law() -> None:
+    draws = bounded_zipf(np.random.default_rng(7), 1.1, 100, 200_000)
     assert draws.min() >= 0 and draws.max() < 100
     counts = np.bincount(draws, minlength=100)
-    assert counts.argmax() == 0
-    assert counts[0] > 5 * counts[10]
+    # rank k is drawn in proportion to (k + 1) ** -1.1: rank 0 is 11 ** 1.1 ~ 14 times rank 10
+    assert 12 < counts[0] / counts[10] < 16
+    # no folded tail: the last rank is drawn as rarely as the law says (100 ** -1.1 share)
+    expected_last = 200_000 * 100**-1.1 / sum(k**-1.1 for k in range(1, 101))
+    assert counts[99] < 2 * expected_last
+
+
+def ops(*rows: tuple[int, int, float, bool]) -> Operations:
+    return Operations(
+        recipes=[row[0] for row in rows],
+        users=[row[1] for row in rows],
+        kinds=[row[2] for row in rows],
+        writes=[row[3] for row in rows],
+    )
+
+
+def test_the_perfect_cache_misses_first_reads_and_reads_after_writes_only() -> None:
+    recipe_read, recipe_write = 0.1, 0.1
+    first = ops(
+        (5, 0, recipe_read, False),  # first read anywhere: miss
+        (5, 0, recipe_read, False),  # L1
+        (5, 0, recipe_write, True),  # recipe 5 written
+        (5, 0, recipe_read, False),  # miss again (after the write)
+    )
+    second = ops(
+        (5, 0, recipe_read, False),  # filled by the first process: L2
+        (5, 0, recipe_read, False),  # L1
+        (7, 0, recipe_read, False),  # first read: miss
+        (5, 0, recipe_read, False),  # the first process refilled it after the write: L2
+    )
+    counts = ideal_levels([first, second], np.zeros(10, dtype=int))
+    assert counts == {"l1": 2, "l2": 2, "miss": 3, "first_reads": 2}
+    assert ideal_levels([first, second], np.zeros(10, dtype=int), measured_from=2) == {
+        "l1": 0,
+        "l2": 1,
+        "miss": 2,
+        "first_reads": 1,
+    }
 
 
 def test_write_reports_the_issue_fields(tmp_path: Path) -> None:
-    headline = _summary([run_of(6, 2, 2, 4)])
+    ideal = {"overall": 0.9, "l1": 0.7, "l2": 0.6}
+    headline = {**_summary([run_of(6, 2, 2, 4)]), "ideal_hit_rate": ideal}
     results = {
         "mode": "quick",
         "machine": {"load_average_at_start": [0.5, 0.5, 0.5]},
         "config": {"processes": 2},
-        "one_process": _summary([run_of(5, 1, 4, 4)]),
+        "one_process": {**_summary([run_of(5, 1, 4, 4)]), "ideal_hit_rate": ideal},
         "2_processes": headline,
         "hit_rate": headline["hit_rate"],
         "latency_us": headline["latency_us"],
@@ -89,3 +127,4 @@ def test_write_reports_the_issue_fields(tmp_path: Path) -> None:
     table = (tmp_path / "cache.md").read_text()
     assert "| hit rate overall | 0.6 | 0.8 | > 0.70 |" in table
     assert "added 12.5 ms; goal <= 250 ms" in table
+    assert "| perfect cache, same sequences: L2 among L1 misses | 0.6 | 0.6 |  |" in table

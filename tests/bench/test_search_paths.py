@@ -87,7 +87,7 @@ async def test_repository_and_raw_psycopg_return_the_same_ids(
     dataset, _, repository = loaded
     user = None if scope is None else dataset.scoped_users[scope]
     searcher = Searcher(db, repository, dataset, database_url)
-    statements = await searcher.statements(40, user)
+    statements = searcher.statements(40, user)
     async with await AsyncConnection.connect(database_url) as connection:
         await register_vector_async(connection)
         for query in range(QUERIES):

@@ -8,10 +8,9 @@ in the EMF documents with exactly those dimensions.
 Real workload: query latency and slow queries (query monitor on a real PostgreSQL), pool
 usage (a real engine's pool), PgBouncer figures (a real PgBouncer's admin console), cache
 hits, misses and errors per level and data type (repository reads through real caches on a
-real Redis, and one on a Redis that is not there), vector search latency (a real similarity
-search), the restore drill's job failure and age report (the validation Lambda's code, moto
-for SSM). Pending wiring (direct emitter calls stand in for code that does not call the
-emitter yet): see ``PENDING_WIRING``.
+real Redis, and one on a Redis that is not there), vector search latency and sampled recall
+(a real similarity search, re-run exactly in the background), the restore drill's job
+failure and age report (the validation Lambda's code, moto for SSM).
 """
 
 from __future__ import annotations
@@ -51,11 +50,6 @@ from lambdas.backup_validation.handler import report_drill_age
 from tests.services import PgBouncerHarness, PostgresHarness, RedisHarness
 
 Pair = tuple[str, frozenset[tuple[str, str]]]
-
-PENDING_WIRING = {
-    Metric.VECTOR_SEARCH_RECALL: "sampled recall (exact vs approximate) is not wired yet",
-}
-"""Alarm metrics emitted here by direct calls, standing in for code not yet wired."""
 
 FROM_LOG_FILTERS = {Metric.SLOW_STATEMENTS_LOGGED}
 """Produced by a CloudWatch Logs metric filter on the PostgreSQL log, not by the datalayer."""
@@ -191,7 +185,7 @@ async def cache_and_vector_workload(
 ) -> None:
     """Repository reads through real caches: a miss and an L1 hit in one process, an L2 hit
     in another sharing Redis, an error on a cache whose Redis is not there; and a real
-    similarity search (timed through the process-wide emitter)."""
+    similarity search (timed through the process-wide emitter) whose recall is sampled."""
     prefix = f"t{uuid.uuid4().hex[:10]}:"
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     caches = [
@@ -212,21 +206,19 @@ async def cache_and_vector_workload(
             await RecipeRepository(first).get_recipe_by_id(owner.id, recipe.id)
         await RecipeRepository(second).get_recipe_by_id(owner.id, recipe.id)  # an L2 hit
         await UserRepository(broken, settings).get_user_by_id(owner.id)  # a cache error
+        vector = [1.0] + [0.0] * (settings.embedding_dim - 1)
+        sampled = settings.model_copy(update={"vector_recall_sample_rate": 1.0})
+        embeddings = EmbeddingRepository(first, sampled)
+        await embeddings.store_embedding(recipe.id, vector, "m", "1", "0" * 64)
         with metrics.use(emitter.backend, environment=emitter.environment):
-            await EmbeddingRepository(first, settings).similarity_search(
-                [1.0] + [0.0] * (settings.embedding_dim - 1)
-            )
+            await embeddings.similarity_search(vector)
+            await embeddings.recall.drain()
     finally:
         for subscriber in subscribers:
             subscriber.detach()
         for database, cache in zip(databases, caches, strict=True):
             await cache.aclose()
             await database.dispose()
-
-
-def pending_workload(emitter: Metrics) -> None:
-    """PENDING WIRING: direct emitter calls standing in for sampled recall."""
-    emitter.observe(Metric.VECTOR_SEARCH_RECALL, 95.0)
 
 
 async def test_every_metric_the_alarms_and_dashboards_read_is_emitted(
@@ -250,18 +242,5 @@ async def test_every_metric_the_alarms_and_dashboards_read_is_emitted(
     await real_workload(emitter, db, bouncer)
     await cache_and_vector_workload(emitter, database_url, settings, redis_server.url)
     emitter.flush()
-    from_real = emitted(real_documents)
-
-    pending_documents: list[dict[str, Any]] = []
-    emitter = Metrics(
-        EmfBackend(lambda line: pending_documents.append(json.loads(line))), environment=env
-    )
-    pending_workload(emitter)
-    emitter.flush()
-    from_pending = emitted(pending_documents)
-
-    missing = required - from_real - from_pending
+    missing = required - emitted(real_documents)
     assert not missing, f"read by alarms/dashboards but never emitted: {sorted(missing)}"
-    # The split is exact: the real workload covers all but the pending names, which it lacks.
-    needs_pending = {name for name, dims in required - from_real}
-    assert needs_pending == {metric.value for metric in PENDING_WIRING}

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 import redis.asyncio as aioredis
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from datalayer.cache import TTL_SECONDS, CacheConfig, DataType, TieredCache, keys
 from datalayer.errors import ConfigurationError
@@ -105,6 +105,8 @@ async def test_l1_is_bounded_by_serialized_bytes(make_cache: MakeCache) -> None:
 
 
 class Profile(BaseModel):
+    model_config = ConfigDict(frozen=True)  # cached models must be frozen
+
     name: str
     allergies: list[str]
 

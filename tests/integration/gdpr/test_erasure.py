@@ -154,3 +154,29 @@ async def test_erasure_killed_at_any_step_finishes_on_rerun(
             text("SELECT count(*) FROM erasure_ledger WHERE completed_at IS NULL")
         )
     assert open_entries == 0
+
+
+async def test_ingredient_deletes_leave_the_search_text_of_an_owner_being_erased(
+    db: Database,
+) -> None:
+    """One statement deletes ingredient lines of two owners: the active owner's recipe gets
+    its search text rewritten, the recipe of the owner with a deletion request keeps it."""
+    active, leaving = await factories.graph(db), await factories.graph(db)
+    async with db.transaction() as session:
+        for graph in (active, leaving):
+            session.add(factories.rows(graph)["parsed_ingredients"](name="Basil leaves"))
+    async with db.transaction() as session:
+        await session.execute(
+            text("UPDATE users SET deletion_requested_at = now() WHERE id = :id"),
+            {"id": leaving.user.id},
+        )
+        await session.execute(
+            text("DELETE FROM parsed_ingredients WHERE recipe_id IN (:a, :b)"),
+            {"a": active.recipe.id, "b": leaving.recipe.id},
+        )
+        rows = await session.execute(
+            text("SELECT id, ingredient_names FROM recipes WHERE id IN (:a, :b)"),
+            {"a": active.recipe.id, "b": leaving.recipe.id},
+        )
+        names = dict(rows.tuples().all())
+    assert names == {active.recipe.id: "", leaving.recipe.id: "Basil leaves"}

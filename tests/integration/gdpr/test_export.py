@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
 import json
 import zipfile
+
+import numpy as np
+import psycopg
 
 from datalayer import models as m
 from datalayer.db import Database
@@ -14,7 +18,23 @@ from datalayer.gdpr.export import collect_user_data
 from datalayer.gdpr.inventory import load_inventory
 from datalayer.migrations import runner
 from datalayer.settings import Settings
+from tests import factories
 from tests.integration.gdpr.support import populated_user, tables_linked_to_users
+
+
+def stored_vector(dim: int) -> np.ndarray:
+    """float32 values a text round trip could get wrong: thirds, extremes, a negative zero."""
+    values = np.random.default_rng(7).standard_normal(dim).astype(np.float32)
+    values[:5] = [np.float32(1) / 3, -0.0, np.finfo(np.float32).max, np.finfo(np.float32).tiny, -7]
+    return values
+
+
+def decode(value: str, spec: dict[str, object]) -> np.ndarray:
+    """A reader's decoding, from the manifest's declaration only."""
+    assert (spec["encoding"], spec["dtype"], spec["byte_order"]) == ("base64", "float32", "little")
+    decoded = np.frombuffer(base64.b64decode(value, validate=True), dtype="<f4")
+    assert decoded.size == spec["dim"]
+    return decoded
 
 
 async def test_inventory_covers_every_table_linked_to_users(db: Database) -> None:
@@ -53,10 +73,10 @@ async def test_export_holds_every_owned_row_and_nothing_of_others(
     assert export.tables["recipes"][0]["id"] == str(subject.recipe.id)
 
     parsed = json.loads(document)
-    recomputed = hashlib.sha256(
-        json.dumps(parsed["data"], sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
-    assert parsed["manifest"]["checksum_sha256"] == recomputed
+    canonical = json.dumps(
+        parsed["data"], sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    assert parsed["manifest"]["checksum_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
 
 
 async def test_csv_export_is_one_file_per_table_with_manifest(
@@ -75,3 +95,37 @@ async def test_csv_export_is_one_file_per_table_with_manifest(
         assert len(rows) == count
     users = list(csv.DictReader(io.StringIO(archive.read("users.csv").decode())))
     assert users[0]["id"] == str(subject.user.id)
+
+
+async def test_exported_vectors_decode_to_the_stored_values_bit_for_bit(
+    db: Database, settings: Settings, database_url: str
+) -> None:
+    key = settings.audit_hash_key.get_secret_value()
+    graph = await factories.graph(db)
+    values = stored_vector(settings.embedding_dim)
+    async with db.transaction() as session:
+        session.add(factories.rows(graph)["recipe_embeddings"](embedding=values))
+    async with db.write_engine.connect() as connection:
+        export = await collect_user_data(connection, graph.user.id, key)
+    # The stored values, independently of pgvector's formats: float4 arrays in binary.
+    with psycopg.connect(database_url) as direct:
+        row = direct.cursor(binary=True).execute(
+            "SELECT embedding::real[] FROM recipe_embeddings WHERE recipe_id = %s",
+            (graph.recipe.id,),
+        )
+        stored = np.array(row.fetchone()[0], dtype=np.float32)  # type: ignore[index]
+    assert stored.view(np.uint32).tolist() == values.view(np.uint32).tolist()
+
+    document = json.loads(export.to_json())
+    spec = document["manifest"]["vectors"]["recipe_embeddings"]["embedding"]
+    assert spec["dim"] == settings.embedding_dim
+    assert document["manifest"]["vectors"].keys() == {"recipe_embeddings"}
+    (row,) = document["data"]["recipe_embeddings"]
+    assert row["model"] == "test-model" and row["recipe_id"] == str(graph.recipe.id)
+    from_json = decode(row["embedding"], spec)
+    assert from_json.view(np.uint32).tolist() == stored.view(np.uint32).tolist()
+
+    archive = zipfile.ZipFile(io.BytesIO(export.to_csv_zip()))
+    (csv_row,) = csv.DictReader(io.StringIO(archive.read("recipe_embeddings.csv").decode()))
+    csv_spec = json.loads(archive.read("manifest.json"))["vectors"]["recipe_embeddings"]
+    assert decode(csv_row["embedding"], csv_spec["embedding"]).tobytes() == values.tobytes()

@@ -87,7 +87,7 @@ async def test_a_failed_export_is_visible_and_retryable(
 
 
 async def test_s3_store_encrypts_with_kms_and_presigns(db: Database, settings: Settings) -> None:
-    _, request_id = await request_export(db, settings, "json")
+    user_id, request_id = await request_export(db, settings, "json")
     with mock_aws():
         # SigV4: S3 refuses other signatures for objects encrypted with KMS.
         s3 = boto3.client("s3", region_name="eu-west-1", config=Config(signature_version="s3v4"))
@@ -101,8 +101,11 @@ async def test_s3_store_encrypts_with_kms_and_presigns(db: Database, settings: S
             db, request_id, store, settings.audit_hash_key.get_secret_value()
         )
         head = s3.head_object(Bucket="exports", Key=f"{request_id}.json")
+        body = s3.get_object(Bucket="exports", Key=f"{request_id}.json")["Body"].read()
         url = store.download_url(str(done.location))
     assert done.location == f"s3://exports/{request_id}.json"
     assert head["ServerSideEncryption"] == "aws:kms"
     assert key_id in head["SSEKMSKeyId"]
     assert "X-Amz-Expires=900" in url and f"{request_id}.json" in url
+    # The whole document, although the export hands the store its parts.
+    assert json.loads(body)["data"]["users"][0]["id"] == str(user_id)

@@ -80,6 +80,10 @@ CHECK_CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "erasure_ledger",
         {"completed_at": datetime.now(UTC)},
     ),
+    "ck_vector_search_tuning_ef_search_range": ("vector_search_tuning", {"ef_search": 0}),
+    "ck_vector_search_tuning_k_range": ("vector_search_tuning", {"k": 1001}),
+    "ck_vector_search_tuning_recall_range": ("vector_search_tuning", {"recall_lower_bound": 0.99}),
+    "ck_vector_search_tuning_sample_size_range": ("vector_search_tuning", {"row_count": 10}),
 }
 
 UNIQUE_CASES: dict[str, tuple[str, dict[str, Any]]] = {

@@ -9,8 +9,8 @@ import pytest
 
 from datalayer.db import Database
 from datalayer.errors import UnavailableError
-from datalayer.operations.backup import restore_backup
 from datalayer.operations.drill import restore_drill, validate_restored
+from datalayer.operations.restore import restore_backup
 from datalayer.settings import Settings
 from tests.integration.operations.support import populate_and_back_up
 from tests.services import PostgresHarness, temporary_database
@@ -39,10 +39,54 @@ async def test_drill_reapplies_the_ledger_passes_and_drops_the_copy(
 
     assert result.report.passed, [(c.name, c.detail) for c in result.report.failed]
     assert result.reapplied_erasures == 1
-    assert result.rto_s == pytest.approx(result.restore_s + result.validate_s, abs=0.01)
+    phases = result.phases
+    assert set(phases) == {
+        "restore_base_s",
+        "vector_indexes_s",
+        "copy_checks_s",
+        "ledger_and_serving_checks_s",
+    }
+    assert result.restore_s == pytest.approx(
+        phases["restore_base_s"] + phases["vector_indexes_s"], abs=0.01
+    )
+    assert result.validate_s == pytest.approx(
+        phases["copy_checks_s"] + phases["ledger_and_serving_checks_s"], abs=0.01
+    )
+    # The checks that need no vector index ran while the index was building.
+    assert 0 < result.overlap_s <= min(phases["copy_checks_s"], phases["vector_indexes_s"]) + 0.01
+    assert result.rto_s == pytest.approx(
+        result.restore_s + result.validate_s - result.overlap_s, abs=0.01
+    )
     assert 0 <= result.rpo_s < 3600
     assert result.rows_checked == backup.manifest.rows
     assert scratch_databases(postgres) == before
+
+
+async def test_the_drill_fails_when_the_vector_indexes_are_not_built(
+    db: Database,
+    database_url: str,
+    settings: Settings,
+    postgres: PostgresHarness,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = settings.audit_hash_key.get_secret_value()
+    backup = await populate_and_back_up(
+        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
+    )
+
+    async def skipped(*_args: object, **_kwargs: object) -> float:
+        return 0.0
+
+    # A restore that lost its last stage: everything else is there and identical.
+    monkeypatch.setattr("datalayer.operations.drill.build_vector_indexes", skipped)
+    result = await restore_drill(
+        backup.directory, database_url, settings, erased_subjects=backup.ledger
+    )
+
+    assert {check.name: check.detail for check in result.report.failed} == {
+        "vector search uses HNSW": "missing: ix_recipe_embeddings_embedding_hnsw"
+    }
 
 
 async def test_the_scratch_database_is_dropped_when_the_restore_fails(
@@ -111,3 +155,26 @@ async def test_a_copy_restored_elsewhere_is_made_lawful_and_validated(
     assert result.reapplied_erasures == 1
     assert result.rpo_s == 3600.0
     assert result.rto_s == pytest.approx(600.0 + result.validate_s, abs=0.01)
+
+
+async def test_the_audit_chain_is_checked_again_after_the_ledger_appended_to_it(
+    db: Database, database_url: str, settings: Settings, postgres: PostgresHarness, tmp_path: Path
+) -> None:
+    key = settings.audit_hash_key.get_secret_value()
+    backup = await populate_and_back_up(
+        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
+    )
+    with temporary_database(postgres, migrated=False) as copy:
+        restore_backup(backup.directory, copy)
+        with psycopg.connect(copy) as connection:
+            restored_rows = connection.execute("SELECT count(*) FROM audit_logs").fetchone()
+
+        result = await validate_restored(copy, settings, erased_subjects=backup.ledger)
+
+        with psycopg.connect(copy) as connection:
+            final_rows = connection.execute("SELECT count(*) FROM audit_logs").fetchone()
+    assert result.reapplied_erasures == 1
+    assert restored_rows is not None and final_rows is not None
+    assert final_rows[0] > restored_rows[0]  # the erasure was audited in the copy
+    chain = next(c for c in result.report.checks if c.name == "audit hash chain intact")
+    assert chain.passed and chain.detail == f"{final_rows[0]} rows linked"

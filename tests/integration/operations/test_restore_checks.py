@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError
-from datalayer.operations.backup import restore_backup, restore_dsn
+from datalayer.operations.restore import RestoreOptions, restore_backup, restore_dsn
 from datalayer.operations.restore_check import ValidationReport, validate_database
 from datalayer.settings import Settings, load_settings
 from tests.integration.operations.support import BackedUp, populate_and_back_up
@@ -70,9 +70,9 @@ async def test_a_restored_backup_passes_every_check_except_the_ledger(restored: 
         "foreign keys hold",
         "check constraints hold",
         "b-tree indexes (amcheck)",
-        "vector search uses HNSW",
         "append-only audit triggers",
         "audit hash chain intact",
+        "vector search uses HNSW",
         "search latency probe",
         "no erased person present",
     ]
@@ -123,6 +123,14 @@ async def _dropped_hnsw(r: Restored) -> None:
     await r.sql("DROP INDEX ix_recipe_embeddings_embedding_hnsw")
 
 
+async def _invalid_hnsw(r: Restored) -> None:
+    # What a failed CREATE INDEX CONCURRENTLY leaves behind: present but never used.
+    await r.sql(
+        "UPDATE pg_index SET indisvalid = false "
+        "WHERE indexrelid = 'ix_recipe_embeddings_embedding_hnsw'::regclass"
+    )
+
+
 async def _disabled_trigger(r: Restored) -> None:
     await r.sql("ALTER TABLE audit_logs DISABLE TRIGGER trg_audit_logs_append_only")
 
@@ -147,6 +155,7 @@ async def _old_schema(r: Restored) -> None:
         (_orphan, {"foreign keys hold", "rows match the manifest"}),
         (_check_violation, {"check constraints hold", "rows match the manifest"}),
         (_dropped_hnsw, {"vector search uses HNSW"}),
+        (_invalid_hnsw, {"vector search uses HNSW"}),
         (_disabled_trigger, {"append-only audit triggers"}),
         (_tampered_audit, {"audit hash chain intact", "rows match the manifest"}),
         (_old_schema, {"schema at migration head", "rows match the manifest"}),
@@ -161,8 +170,12 @@ async def test_each_check_fails_when_its_property_is_broken(
     assert set(failed(report)) == expected, failed(report)
 
 
-def test_restore_sessions_get_the_index_build_memory(database_url: str) -> None:
-    with psycopg.connect(restore_dsn(database_url, "700MB")) as connection:
+def test_restore_sessions_get_the_index_build_memory_and_workers(database_url: str) -> None:
+    options = RestoreOptions(maintenance_work_mem="700MB", index_workers=3)
+    with psycopg.connect(restore_dsn(database_url, options)) as connection:
         assert connection.execute("SHOW maintenance_work_mem").fetchone() == ("700MB",)
+        assert connection.execute("SHOW max_parallel_maintenance_workers").fetchone() == ("3",)
     with pytest.raises(InvalidInputError, match="maintenance_work_mem"):
-        restore_dsn(database_url, "1GB; DROP")
+        restore_dsn(database_url, RestoreOptions(maintenance_work_mem="1GB; DROP"))
+    with pytest.raises(InvalidInputError, match="index_workers"):
+        restore_dsn(database_url, RestoreOptions(index_workers=-1))

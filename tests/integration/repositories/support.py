@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -21,7 +21,10 @@ from sqlalchemy.schema import CreateIndex
 from datalayer import models as m
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError
+from datalayer.repositories.similarity import SearchPlan, driver_connection
+from datalayer.settings import load_settings
 from tests import factories
+from tests.services import PostgresHarness, temporary_database
 
 HNSW_INDEX = "ix_recipe_embeddings_embedding_hnsw"
 
@@ -119,59 +122,67 @@ class Env:
         print(f"\n{name}: {tried} bad inputs rejected with InvalidInputError, nothing written")
 
 
-@dataclass
-class SearchSnapshot:
-    """What one similarity search ran with, read inside its own transaction."""
-
-    ef_search: str
-    iterative_scan: str
-    scans: list[str]  # how recipe_embeddings was read, e.g. "Index Scan using ix_..._hnsw"
-    results: int  # rows EXPLAIN ANALYZE saw the search return
-    backend_pid: int
-
-
-def _scans(node: dict[str, Any]) -> Iterator[str]:
+def _executed_scans(node: dict[str, Any], part: str = "") -> Iterator[str]:
+    """Scans of ``recipe_embeddings`` that ran (a gated-off branch shows 0 loops), each
+    prefixed with the CTE it belongs to (``"candidates: Index Scan using ..."``)."""
+    if node.get("Actual Loops", 1) == 0:
+        return
+    part = node.get("Subplan Name", part).removeprefix("CTE ")
     index = node.get("Index Name", "")
     if node.get("Relation Name") == "recipe_embeddings" or index.startswith("ix_recipe_emb"):
-        yield node["Node Type"] + (f" using {index}" if index else "")
+        yield f"{part}: " + node["Node Type"] + (f" using {index}" if index else "")
     for child in node.get("Plans", []):
-        yield from _scans(child)
+        yield from _executed_scans(child, part)
 
 
-@contextmanager
-def search_snapshots(engine: AsyncEngine) -> Iterator[list[SearchSnapshot]]:
-    """For every similarity search sent through ``engine``: the settings in effect and the
-    plan, read on the same connection in the same transaction right after the search."""
-    seen: list[SearchSnapshot] = []
+async def executed_scans(db: Database, plan: SearchPlan) -> list[str]:
+    """How a search plan read ``recipe_embeddings`` when run (EXPLAIN ANALYZE) with its own
+    settings in one transaction, e.g. ``["candidates: Index Scan using ix_..._hnsw"]``."""
+    async with db.read_transaction() as session:
+        connection = await driver_connection(session)
+        await connection.execute(plan.settings_sql, plan.settings_params)
+        cursor = await connection.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + plan.sql, plan.params)
+        row = await cursor.fetchone()
+    assert row is not None
+    return list(_executed_scans(row[0][0]["Plan"]))
 
-    def inspect(connection: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "WITH candidates" not in statement or statement.startswith("EXPLAIN"):
-            return
-        settings = connection.exec_driver_sql(
-            "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan'), "
-            "pg_backend_pid()"
-        ).one()
-        plan = connection.exec_driver_sql(
-            f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
-        ).scalar_one()
-        top = plan[0]["Plan"]
-        seen.append(
-            SearchSnapshot(
-                settings[0], settings[1], list(_scans(top)), top["Actual Rows"], settings[2]
+
+@asynccontextmanager
+async def server_statements(db: Database) -> AsyncIterator[list[str]]:
+    """The statements this database's server ran inside the block (pg_stat_statements,
+    normalised text; sent through SQLAlchemy or straight through psycopg alike)."""
+    statements: list[str] = []
+    async with db.transaction() as session:
+        await session.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+        await session.execute(
+            text(
+                "SELECT pg_stat_statements_reset(0, "
+                "(SELECT oid FROM pg_database WHERE datname = current_database()), 0)"
             )
         )
+    yield statements
+    async with db.transaction() as session:
+        rows = await session.execute(
+            text(
+                "SELECT query, calls FROM pg_stat_statements WHERE dbid = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND query NOT LIKE '%pg_stat_statements%'"
+            )
+        )
+        for query, calls in rows:
+            statements.extend([query] * calls)
 
-    event.listen(engine.sync_engine, "after_cursor_execute", inspect)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "after_cursor_execute", inspect)
 
-
-async def random_embeddings(db: Database, rows_per_user: dict[uuid.UUID, int]) -> None:
+async def random_embeddings(
+    db: Database,
+    rows_per_user: dict[uuid.UUID, int],
+    *,
+    first_component: dict[uuid.UUID, float] | None = None,
+) -> None:
     """Recipes with random embeddings for saved users, loaded without the HNSW index, which
     is then rebuilt exactly as the model declares it and the table analysed, so the planner
-    sees realistic statistics."""
+    sees realistic statistics. ``first_component`` sets the first dimension of a user's
+    vectors (a large value puts all of them on one side of the space)."""
     table = m.Base.metadata.tables["recipe_embeddings"]
     hnsw = next(index for index in table.indexes if index.name == HNSW_INDEX)
     async with db.transaction() as session:
@@ -196,6 +207,15 @@ async def random_embeddings(db: Database, rows_per_user: dict[uuid.UUID, int]) -
             ),
             {"dim": 1536},
         )
+        for user_id, value in (first_component or {}).items():
+            await session.execute(
+                text(
+                    "UPDATE recipe_embeddings SET embedding = "
+                    "(ARRAY[CAST(:value AS real)] || (embedding::real[])[2:])::vector "
+                    "WHERE user_id = :user"
+                ),
+                {"value": value, "user": user_id},
+            )
         await session.execute(CreateIndex(hnsw))
     async with db.write_engine.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -218,3 +238,19 @@ async def exact_neighbours(
             {"query": str([float(x) for x in query]), "user": user_id, "k": k},
         )
         return [row[0] for row in rows]
+
+
+@asynccontextmanager
+async def database_with_embeddings(
+    postgres: PostgresHarness, *counts: int
+) -> AsyncIterator[tuple[str, list[uuid.UUID]]]:
+    """A fresh migrated database (its URL) whose new users own ``counts`` random embeddings
+    each (:func:`random_embeddings`), and those users' ids; dropped after the block."""
+    with temporary_database(postgres, migrated=True) as url:
+        db = Database.connect(url, load_settings(database_url=url, database_pool_size=2))
+        try:
+            owners = [await new_user(db) for _ in counts]
+            await random_embeddings(db, dict(zip(owners, counts, strict=True)))
+        finally:
+            await db.dispose()
+        yield url, owners

@@ -228,7 +228,7 @@ async def test_bulk_load_is_all_or_nothing(repos: Repos, db: Database) -> None:
 async def test_hydrated_search_returns_the_recipe_summary_in_one_query(
     repos: Repos, db: Database
 ) -> None:
-    from tests.integration.repositories.support import count_statements
+    from tests.integration.repositories.support import server_statements
 
     owner = await new_user(repos)
     rng = np.random.default_rng(11)
@@ -243,11 +243,12 @@ async def test_hydrated_search_returns_the_recipe_summary_in_one_query(
         vector = query + (index + 1) * 0.05 * unit(rng)
         await repos.embeddings.store_embedding(recipe.id, vector, "m", "1", HASH)
     plain = await repos.embeddings.similarity_search(query, limit=3, distance_threshold=2.0)
-    with count_statements(db.read_engine) as statements:
+    async with server_statements(db) as statements:
         hydrated = await repos.embeddings.similarity_search(
             query, limit=3, distance_threshold=2.0, hydrate=True
         )
     assert sum("recipe_embeddings" in sql for sql in statements) == 1
+    assert any("JOIN recipes" in sql for sql in statements)
     assert not any("FROM recipes" in sql and "recipe_embeddings" not in sql for sql in statements)
     assert [m.recipe.title for m in hydrated] == titles
     assert [(m.recipe_id, m.distance) for m in hydrated] == [

@@ -11,12 +11,14 @@ import pytest
 
 from datalayer.db import Database
 from datalayer.errors import InvalidInputError
+from datalayer.repositories import recipe_search
 from datalayer.repositories.recipe_search import (
     RRF_K,
     RecipeSearchRepository,
     excluded_terms,
     words_query,
 )
+from datalayer.repositories.similarity import SearchPlan, send_pipelined
 from datalayer.schemas.search import HybridHitOut
 from datalayer.settings import Settings
 from tests import factories
@@ -81,7 +83,10 @@ async def single_lists(
 
 
 async def test_fusion_matches_rrf_over_the_two_single_searches(
-    repos: Repos, search: RecipeSearchRepository, db: Database
+    repos: Repos,
+    search: RecipeSearchRepository,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     owner = await new_user(repos)
     query = unit(np.random.default_rng(1).normal(size=DIM))
@@ -90,11 +95,20 @@ async def test_fusion_matches_rrf_over_the_two_single_searches(
     assert 0 < len(nearest) < 36 and len(words) == 24  # the threshold and the words both bite
     assert set(words) != set(nearest)
 
+    sent: list[str] = []
+
+    async def recording(connection: Any, plan: SearchPlan, params: dict[str, Any]) -> Any:
+        sent.append(plan.sql)
+        return await send_pipelined(connection, plan, params)
+
+    monkeypatch.setattr(recipe_search, "send_pipelined", recording)
     with count_statements(db.read_engine) as statements:
         hits = await search.hybrid_search(
             owner.id, "chili lime", query, limit=40, distance_threshold=0.95
         )
-    assert sum("recipe_embeddings" in sql for sql in statements) == 1  # one search statement
+    # Both lists and the fusion: one statement, pipelined with its settings in one round trip.
+    assert len(sent) == 1 and "recipe_embeddings" in sent[0] and "@@" in sent[0]
+    assert not any("recipe_embeddings" in sql or "recipes" in sql for sql in statements)
 
     expected = fuse(words, nearest)
     assert [hit.recipe.id for hit in hits] == [recipe_id for recipe_id, _ in expected]

@@ -1,7 +1,7 @@
 """user search index: one GIN index on (user_id, search_vector) for per-user full-text search
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02 23:00:00
 
 Every full-text search acts for one user. With a GIN index on ``search_vector`` alone,
@@ -25,8 +25,8 @@ from sqlalchemy import Connection, text
 from datalayer.errors import MigrationError
 from datalayer.migrations.concurrent import ConcurrentIndex
 
-revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0008"
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """vector index rebuild: the application may drop and rebuild the embedding vector indexes
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 22:30:00
 
 A large ``EmbeddingRepository.bulk_load`` drops the HNSW (and IVFFlat) indexes of
@@ -30,8 +30,8 @@ from sqlalchemy import Connection, text
 from datalayer.migrations.validation import SchemaObjects
 from datalayer.settings import get_settings
 
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0005"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
