@@ -179,7 +179,7 @@ class Settings(BaseSettings):
     # --- Bulk loads of embeddings (EmbeddingRepository.bulk_load) -------------------------------
     embedding_index_build_memory_mb: Annotated[int, Field(ge=64, le=65_536)] = Field(
         default=1024,
-        description="maintenance_work_mem of a vector index rebuild after a large bulk load.",
+        description="Most maintenance_work_mem a vector index rebuild after a bulk load gets.",
     )
     embedding_index_build_workers: Annotated[int, Field(ge=0, le=32)] = Field(
         default=2,

@@ -12,6 +12,7 @@ DEFINER functions do the DDL, since the application's role may not drop or creat
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -71,17 +72,28 @@ async def drop_vector_indexes(session: Any, settings: Settings) -> list[str]:
     return dropped
 
 
-async def rebuild_vector_indexes(session: Any, settings: Settings) -> float:
-    """Recreate the indexes :func:`drop_vector_indexes` dropped in this transaction, with
-    the build's memory and parallel workers set for this transaction only; returns the
-    seconds the build took."""
+def build_memory_mb(rows: int, dim: int, settings: Settings) -> int:
+    """``maintenance_work_mem`` (MB) for building the vector indexes over ``rows`` rows: room
+    for the whole graph, with a quarter to spare, at most ``EMBEDDING_INDEX_BUILD_MEMORY_MB``.
+    A row takes its vector rounded up to a power of two (the allocator's chunk) plus about
+    2 KB of neighbour lists. A parallel build maps all of it as shared memory up front, so a
+    small table does not get gigabytes it would spend time mapping."""
+    vector_bytes = 1 << (4 * dim + 8 - 1).bit_length()
+    needed = rows * (vector_bytes + 2048) * 1.25 / 2**20
+    return max(64, min(settings.embedding_index_build_memory_mb, math.ceil(needed)))
+
+
+async def rebuild_vector_indexes(session: Any, settings: Settings, rows: int) -> float:
+    """Recreate the indexes :func:`drop_vector_indexes` dropped in this transaction, over a
+    table of ``rows`` rows, with the build's memory (:func:`build_memory_mb`) and parallel
+    workers set for this transaction only; returns the seconds the build took."""
     await session.execute(
         text(
             "SELECT set_config('maintenance_work_mem', :memory, true), "
             "set_config('max_parallel_maintenance_workers', :workers, true)"
         ),
         {
-            "memory": f"{settings.embedding_index_build_memory_mb}MB",
+            "memory": f"{build_memory_mb(rows, settings.embedding_dim, settings)}MB",
             "workers": str(settings.embedding_index_build_workers),
         },
     )

@@ -195,13 +195,17 @@ class EmbeddingRepository:
             return BulkLoadOut(rows=0, rebuilt_indexes=[], copy_s=0.0, index_build_s=None)
         async with self._db.transaction() as session:
             await session.execute(text("SELECT set_config('statement_timeout', '0', true)"))
+            existing = await estimated_rows(session)
             if rebuild_index is None:
-                rebuild_index = should_rebuild(len(parsed), await estimated_rows(session))
+                rebuild_index = should_rebuild(len(parsed), existing)
             dropped = await drop_vector_indexes(session, self._settings) if rebuild_index else []
             started = time.perf_counter()
             await copy_rows(session, blocks)
             copy_s = time.perf_counter() - started
-            build_s = await rebuild_vector_indexes(session, self._settings) if dropped else None
+            build_s = None
+            if dropped:
+                total = existing + len(parsed)
+                build_s = await rebuild_vector_indexes(session, self._settings, total)
             if (pending := invalidations(session)) is not None:
                 if len(parsed) > MAX_SCOPED_INVALIDATIONS:
                     pending.everything()  # one increment instead of one per loaded row

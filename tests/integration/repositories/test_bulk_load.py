@@ -21,7 +21,11 @@ from datalayer.errors import (
     InvalidInputError,
     PermissionDeniedError,
 )
-from datalayer.repositories.embedding_index import REBUILD_MIN_ROWS, should_rebuild
+from datalayer.repositories.embedding_index import (
+    REBUILD_MIN_ROWS,
+    build_memory_mb,
+    should_rebuild,
+)
 from datalayer.repositories.embeddings import EmbeddingRepository
 from datalayer.schemas.embeddings import EmbeddingIn
 from datalayer.settings import Settings, load_settings
@@ -85,6 +89,13 @@ async def embedding_count(db: Database) -> int:
         return int(
             (await session.execute(text("SELECT count(*) FROM recipe_embeddings"))).scalar_one()
         )
+
+
+def test_the_rebuild_asks_for_the_memory_its_graph_needs(settings: Settings) -> None:
+    cap = settings.embedding_index_build_memory_mb
+    assert build_memory_mb(0, DIM, settings) == 64  # never below a useful minimum
+    assert build_memory_mb(20_000, DIM, settings) == 245  # (8 + 2) KB a row, a quarter more
+    assert build_memory_mb(10_000_000, DIM, settings) == cap
 
 
 def test_the_rebuild_threshold() -> None:
