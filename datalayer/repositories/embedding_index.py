@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from datalayer.repositories.embedding_copy import copy_rows
+from datalayer.schemas.embeddings import BulkLoadOut
 from datalayer.settings import Settings
 
 REBUILD_SHARE = 0.2
@@ -100,3 +102,27 @@ async def rebuild_vector_indexes(session: Any, settings: Settings, rows: int) ->
     started = time.perf_counter()
     await session.execute(text("SELECT rebuild_embedding_vector_indexes()"))
     return time.perf_counter() - started
+
+
+async def load_blocks(
+    session: Any,
+    blocks: list[memoryview],
+    loading: int,
+    settings: Settings,
+    rebuild_index: bool | None,
+) -> BulkLoadOut:
+    """COPY ``blocks`` (``loading`` rows) in the session's transaction, with no statement
+    timeout, dropping and rebuilding the vector indexes around it when ``rebuild_index``
+    says so (``None``: :func:`should_rebuild` decides)."""
+    await session.execute(text("SELECT set_config('statement_timeout', '0', true)"))
+    existing = await estimated_rows(session)
+    if rebuild_index is None:
+        rebuild_index = should_rebuild(loading, existing)
+    dropped = await drop_vector_indexes(session, settings) if rebuild_index else []
+    started = time.perf_counter()
+    await copy_rows(session, blocks)
+    copy_s = time.perf_counter() - started
+    build_s = None
+    if dropped:
+        build_s = await rebuild_vector_indexes(session, settings, existing + loading)
+    return BulkLoadOut(rows=loading, rebuilt_indexes=dropped, copy_s=copy_s, index_build_s=build_s)

@@ -32,13 +32,8 @@ from datalayer.metric_names import Metric
 from datalayer.observability.emitter import metrics
 from datalayer.observability.recall import RecallSampler
 from datalayer.repositories.caching import invalidations, recipe_updated
-from datalayer.repositories.embedding_copy import copy_rows, encode_rows
-from datalayer.repositories.embedding_index import (
-    drop_vector_indexes,
-    estimated_rows,
-    rebuild_vector_indexes,
-    should_rebuild,
-)
+from datalayer.repositories.embedding_copy import encode_rows
+from datalayer.repositories.embedding_index import load_blocks
 from datalayer.repositories.embedding_sql import (
     BATCH_SEARCH,
     EMBEDDING_COLUMNS,
@@ -194,27 +189,14 @@ class EmbeddingRepository:
         if not parsed:
             return BulkLoadOut(rows=0, rebuilt_indexes=[], copy_s=0.0, index_build_s=None)
         async with self._db.transaction() as session:
-            await session.execute(text("SELECT set_config('statement_timeout', '0', true)"))
-            existing = await estimated_rows(session)
-            if rebuild_index is None:
-                rebuild_index = should_rebuild(len(parsed), existing)
-            dropped = await drop_vector_indexes(session, self._settings) if rebuild_index else []
-            started = time.perf_counter()
-            await copy_rows(session, blocks)
-            copy_s = time.perf_counter() - started
-            build_s = None
-            if dropped:
-                total = existing + len(parsed)
-                build_s = await rebuild_vector_indexes(session, self._settings, total)
+            done = await load_blocks(session, blocks, len(parsed), self._settings, rebuild_index)
             if (pending := invalidations(session)) is not None:
                 if len(parsed) > MAX_SCOPED_INVALIDATIONS:
                     pending.everything()  # one increment instead of one per loaded row
                 else:
                     for row in parsed:
                         pending.recipe_updated(row.recipe_id, None)
-        return BulkLoadOut(
-            rows=len(parsed), rebuilt_indexes=dropped, copy_s=copy_s, index_build_s=build_s
-        )
+        return done
 
     # -- reads ---------------------------------------------------------------------------
     async def get_embedding(self, recipe_id: uuid.UUID) -> EmbeddingOut:
