@@ -1,14 +1,18 @@
-"""Full-text search latency over the recipes.
+"""Full-text and hybrid search latency over the recipes.
 
 The application path is :meth:`RecipeRepository.search_recipes` (one user's recipes,
-``websearch_to_tsquery`` + ``ts_rank_cd``, GIN index); it is measured for the users owning
-10% and 1% of the recipes. A search over every recipe, through raw psycopg, is reported for
-information only: the application never searches across users.
+``websearch_to_tsquery`` + ``ts_rank_cd``, GIN index on ``(user_id, search_vector)``); it is
+measured for the users owning 10% and 1% of the recipes, and so is the hybrid search
+(:meth:`RecipeSearchRepository.hybrid_search`: full-text and vector lists fused). A search
+over every recipe, through raw psycopg, is reported for information only: the application
+never searches across users.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -18,7 +22,9 @@ from rich.progress import Progress
 from bench.dataset import Dataset
 from bench.timing import latency_summary
 from datalayer.db import Database
+from datalayer.repositories.recipe_search import RecipeSearchRepository
 from datalayer.repositories.recipes import RecipeRepository
+from datalayer.settings import Settings
 
 LIMIT = 20
 WARM_UP = 20
@@ -41,8 +47,12 @@ SELECT r.id, ts_rank_cd(r.search_vector, q.query) AS rank, count(*) OVER () AS t
 """
 
 
+Search = Callable[[uuid.UUID, str, int], Awaitable[int]]
+"""One search for (user, query text, query number); returns how many recipes it found."""
+
+
 async def _per_user(
-    repository: RecipeRepository,
+    search: Search,
     dataset: Dataset,
     user: int,
     queries: list[str],
@@ -51,15 +61,15 @@ async def _per_user(
 ) -> dict[str, Any]:
     user_id = dataset.user_ids[user]
     warm_up, queries = split_warm_up(queries)
-    for query in warm_up:
-        await repository.search_recipes(user_id, query, limit=LIMIT)
+    for index, query in enumerate(warm_up):
+        await search(user_id, query, -1 - index)
     seconds: list[float] = []
     totals: list[int] = []
-    for query in progress.track(queries, description=label):
+    for index, query in enumerate(progress.track(queries, description=label)):
         started = time.perf_counter()
-        page = await repository.search_recipes(user_id, query, limit=LIMIT)
+        found = await search(user_id, query, index)
         seconds.append(time.perf_counter() - started)
-        totals.append(page.total)
+        totals.append(found)
     return {
         "rows_in_scope": int(dataset.rows_of(user).size),
         "matches_median": int(np.median(totals)),
@@ -96,10 +106,12 @@ async def full_text(
 
     ``queries`` holds :data:`WARM_UP` warm-up strings first, then the measured ones."""
     repository = RecipeRepository(db)
+
+    async def search(user_id: uuid.UUID, query: str, _: int) -> int:
+        return (await repository.search_recipes(user_id, query, limit=LIMIT)).total
+
     per_user = {
-        name: await _per_user(
-            repository, dataset, user, queries, f"full-text {name} user", progress
-        )
+        name: await _per_user(search, dataset, user, queries, f"full-text {name} user", progress)
         for name, user in dataset.scoped_users.items()
     }
     return {
@@ -107,4 +119,28 @@ async def full_text(
         "queries": len(split_warm_up(queries)[1]),
         "per_user": per_user,
         "all_recipes_raw_psycopg": await _global(url, queries, progress),
+    }
+
+
+async def hybrid(
+    db: Database, settings: Settings, dataset: Dataset, queries: list[str], progress: Progress
+) -> dict[str, Any]:
+    """:meth:`RecipeSearchRepository.hybrid_search` for the same users and query texts as
+    :func:`full_text`, each with a query vector of the dataset (warm-up texts with warm-up
+    vectors): the latency of the one statement that runs both lists and fuses them."""
+    repository = RecipeSearchRepository(db, settings)
+
+    async def search(user_id: uuid.UUID, query: str, index: int) -> int:
+        vectors = dataset.warm_up if index < 0 else dataset.queries
+        vector = vectors[index % len(vectors)]
+        return len(await repository.hybrid_search(user_id, query, vector, limit=LIMIT))
+
+    per_user = {
+        name: await _per_user(search, dataset, user, queries, f"hybrid {name} user", progress)
+        for name, user in dataset.scoped_users.items()
+    }
+    return {
+        "path": "RecipeSearchRepository.hybrid_search(user_id, query, vector, limit=20)",
+        "queries": len(split_warm_up(queries)[1]),
+        "per_user": per_user,
     }

@@ -21,11 +21,11 @@ from bench.corpus import RecipeCorpus
 from bench.dataset import Dataset, build_dataset
 from bench.environment import machine, versions
 from bench.fts import WARM_UP as FTS_WARM_UP
-from bench.fts import full_text
+from bench.fts import full_text, hybrid
 from bench.generator import GeneratorParams, IntArray, difficulty, exact_top_k
 from bench.loading import build_hnsw_index, load_owners_and_recipes, measure_bulk_load
 from bench.report import evaluate_targets
-from bench.server import bench_database, server_settings
+from bench.server import INDEX_BUILD_MEMORY_MB, bench_database, server_settings
 from bench.timing import progress_display
 from bench.tuning import tuned_block
 from bench.vector_search import (
@@ -150,7 +150,7 @@ async def _load(
             f"{bulk['raw_copy_rows_per_s']}, executemany {bulk['executemany_rows_per_s']}"
         )
         results["bulk_load"] = bulk
-        results["index"] = await build_hnsw_index(connection)
+        results["index"] = await build_hnsw_index(connection, bulk["index_build_s"])
         log(f"HNSW build {results['index']['build_s']} s, {results['index']['size_mib']} MiB")
         results["storage"] = await embedding_storage(connection)
     results["server_settings"] = server_settings(url)
@@ -216,7 +216,9 @@ async def run(config: RunConfig) -> dict[str, Any]:
         }
         progress.console.log(f"dataset difficulty: {results['dataset']['difficulty']}")
         with bench_database() as url:
-            settings = load_settings(database_url=url)
+            settings = load_settings(
+                database_url=url, embedding_index_build_memory_mb=INDEX_BUILD_MEMORY_MB
+            )
             db = Database.connect(url, settings)
             repository = EmbeddingRepository(db, settings)
             try:
@@ -227,12 +229,17 @@ async def run(config: RunConfig) -> dict[str, Any]:
                     FTS_WARM_UP + config.fts_queries, dataset.recipes
                 )
                 results["fts"] = await full_text(db, url, dataset, queries, progress)
+                results["hybrid"] = await hybrid(db, settings, dataset, queries, progress)
             finally:
                 await db.dispose()
     for name, row in results["fts"]["per_user"].items():
         progress.console.log(_line(f"full-text {name} user", row))
     results["fts_p50_ms"] = results["fts"]["per_user"]["10pct"]["p50_ms"]
     results["fts_p95_ms"] = results["fts"]["per_user"]["10pct"]["p95_ms"]
+    for name, row in results["hybrid"]["per_user"].items():
+        progress.console.log(_line(f"hybrid {name} user", row))
+    results["hybrid_p50_ms"] = results["hybrid"]["per_user"]["10pct"]["p50_ms"]
+    results["hybrid_p95_ms"] = results["hybrid"]["per_user"]["10pct"]["p95_ms"]
     results["targets"] = evaluate_targets(results)
     results["runtime_s"] = round(time.perf_counter() - started, 1)
     return results

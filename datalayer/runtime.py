@@ -31,6 +31,7 @@ from datalayer.repositories.ingredients import IngredientRepository
 from datalayer.repositories.meal_plans import MealPlanRepository
 from datalayer.repositories.pantry import PantryRepository
 from datalayer.repositories.receipts import ReceiptRepository
+from datalayer.repositories.recipe_search import RecipeSearchRepository
 from datalayer.repositories.recipes import RecipeRepository
 from datalayer.repositories.taste_profiles import TasteProfileRepository
 from datalayer.repositories.users import UserRepository
@@ -56,6 +57,7 @@ class DataLayer:
         self.users = UserRepository(database, settings)
         self.recipes = RecipeRepository(database)
         self.embeddings = EmbeddingRepository(database, settings)
+        self.recipe_search = RecipeSearchRepository(database, settings)
         self.ingredients = IngredientRepository(database)
         self.taste_profiles = TasteProfileRepository(database)
         self.catalog = CatalogRepository(database)

@@ -176,6 +176,16 @@ class Settings(BaseSettings):
         description="A B-tree index with more free space than this (and over 1 MB) is rebuilt.",
     )
 
+    # --- Bulk loads of embeddings (EmbeddingRepository.bulk_load) -------------------------------
+    embedding_index_build_memory_mb: Annotated[int, Field(ge=64, le=65_536)] = Field(
+        default=1024,
+        description="Most maintenance_work_mem a vector index rebuild after a bulk load gets.",
+    )
+    embedding_index_build_workers: Annotated[int, Field(ge=0, le=32)] = Field(
+        default=2,
+        description="max_parallel_maintenance_workers of that rebuild.",
+    )
+
     # --- Observability: query monitor, metrics backend, logs ---------------------------------
     database_slow_query_ms: PositiveInt = Field(
         default=1000, description="Statements slower than this are logged (fingerprint only)."

@@ -19,6 +19,7 @@ from datalayer.local.sample_corpus import generate
 from datalayer.observability.queries import QueryMonitor
 from datalayer.repositories.embeddings import EmbeddingRepository
 from datalayer.repositories.ingredients import IngredientRepository
+from datalayer.repositories.recipe_search import RecipeSearchRepository
 from datalayer.repositories.recipes import RecipeRepository
 from datalayer.repositories.taste_profiles import TasteProfileRepository
 from datalayer.repositories.users import UserRepository
@@ -28,6 +29,8 @@ from datalayer.settings import Settings
 DEMO_USERS = ("demo_chef", "demo_student", "demo_parent")
 RECIPES_PER_USER = 100
 SEARCHES = ("tomato basil", "curry", "mushroom -risotto", '"black beans"')
+HYBRID_QUERY = "spicy chicken without peanuts"
+"""Words (spicy, chicken), meaning and an exclusion: what neither search gets right alone."""
 BROWSED_RECIPES = 20
 """Recipes of each user the demo opens twice (with their ingredients) to exercise the cache."""
 
@@ -39,6 +42,7 @@ class DemoRepos:
     embeddings: EmbeddingRepository
     ingredients: IngredientRepository
     profiles: TasteProfileRepository
+    search: RecipeSearchRepository
 
     @classmethod
     def build(cls, db: Database, settings: Settings) -> DemoRepos:
@@ -48,6 +52,7 @@ class DemoRepos:
             EmbeddingRepository(db, settings),
             IngredientRepository(db),
             TasteProfileRepository(db),
+            RecipeSearchRepository(db, settings),
         )
 
 
@@ -68,6 +73,7 @@ async def run_demo(url: str, settings: Settings, console: Console) -> None:
         await _run_ai_pipeline(repos, embedder, owners, console)
         await _show_full_text(repos, owners[0], console)
         await _show_similar(repos, embedder, owners[0], console)
+        await _show_hybrid(repos, embedder, owners[0], console)
         profile = await repos.profiles.calculate_taste_profile(owners[0])
         top = ", ".join(item.name for item in profile.favorite_ingredients[:6])
         console.print(
@@ -231,6 +237,46 @@ async def _show_similar(
     titles = [f"{match.recipe.title} ({match.distance:.2f})" for match in matches]
     table.add_row(f"text: {query!r} (all users)", "; ".join(titles) or "-")
     console.print(table)
+
+
+async def _show_hybrid(
+    repos: DemoRepos, embedder: Embedder, owner: uuid.UUID, console: Console
+) -> None:
+    """One query three ways; a result is what the person asked for when its title says
+    spicy and chicken and it has no peanuts."""
+    vector = embedder.embed([HYBRID_QUERY])[0]
+    words = await repos.recipes.search_recipes(owner, HYBRID_QUERY, limit=3)
+    meaning = await repos.embeddings.similarity_search(vector, limit=3, user_id=owner, hydrate=True)
+    fused = await repos.search.hybrid_search(owner, HYBRID_QUERY, vector, limit=3)
+    results = {
+        "full-text": [(hit.recipe.id, hit.recipe.title) for hit in words.items],
+        "vector": [(match.recipe_id, match.recipe.title) for match in meaning],
+        "hybrid (RRF)": [(hit.recipe.id, hit.recipe.title) for hit in fused],
+    }
+    table = Table(title=f"{HYBRID_QUERY!r} over {DEMO_USERS[0]}'s recipes (* = what was asked)")
+    for column in ("search", "top results"):
+        table.add_column(column)
+    wanted: dict[str, bool] = {}
+    for name, found in results.items():
+        marks = [await _is_wanted(repos, owner, recipe_id, title) for recipe_id, title in found]
+        wanted[name] = bool(marks) and marks[0]
+        cells = [
+            f"{title}{' *' if mark else ''}" for (_, title), mark in zip(found, marks, strict=True)
+        ]
+        table.add_row(name, "; ".join(cells) or "-")
+    console.print(table)
+    alone = [name for name in ("full-text", "vector") if wanted[name]]
+    verdict = "only hybrid" if wanted["hybrid (RRF)"] and not alone else "not only hybrid"
+    console.print(f"[bold]hybrid search[/] first result is what was asked: {verdict}")
+
+
+async def _is_wanted(repos: DemoRepos, owner: uuid.UUID, recipe_id: uuid.UUID, title: str) -> bool:
+    names = {
+        line.normalized_name
+        for line in await repos.ingredients.get_recipe_ingredients(owner, recipe_id)
+    }
+    lowered = title.lower()
+    return "spicy" in lowered and "chicken" in lowered and "peanuts" not in names
 
 
 def _sha256(text: str) -> str:

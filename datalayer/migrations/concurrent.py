@@ -26,12 +26,14 @@ from datalayer.migrations.history import MIGRATION_LOCK_KEY
 LOCK_WAIT_S = 600.0  # how long a runner waits for another one's index builds
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_COLUMNS = re.compile(r"^\s*(USING [a-z_]+ )?\(")
 
 
 @dataclass(frozen=True)
 class ConcurrentIndex:
     """An index a version builds online: ``CREATE [UNIQUE] INDEX CONCURRENTLY name ON table
-    columns`` (``columns`` is the rest of the statement, e.g. ``"(expires_at) WHERE ..."``)."""
+    columns`` (``columns`` is the rest of the statement, e.g. ``"(expires_at) WHERE ..."``
+    or ``"USING gin (user_id, search_vector)"``)."""
 
     name: str
     table: str
@@ -42,8 +44,10 @@ class ConcurrentIndex:
         for label, value in (("name", self.name), ("table", self.table)):
             if not _IDENTIFIER.match(value):
                 raise MigrationError(f"concurrent index {label} {value!r} is not an identifier")
-        if ";" in self.columns or not self.columns.lstrip().startswith("("):
-            raise MigrationError(f"concurrent index {self.name}: columns must start with '('")
+        if ";" in self.columns or not _COLUMNS.match(self.columns):
+            raise MigrationError(
+                f"concurrent index {self.name}: columns must start with '(' or 'USING method ('"
+            )
 
     @property
     def create_statement(self) -> str:

@@ -52,7 +52,13 @@ class Recipe(Base):
         Index("ix_recipes_user_id_created_at", "user_id", "created_at"),
         Index("ix_recipes_cuisine_type", "cuisine_type"),
         Index("ix_recipes_tags", "tags", postgresql_using="gin"),
-        Index("ix_recipes_search_vector", "search_vector", postgresql_using="gin"),
+        # Per-user full-text search in one GIN scan (btree_gin); serves search_vector alone too.
+        Index(
+            "ix_recipes_user_id_search_vector",
+            "user_id",
+            "search_vector",
+            postgresql_using="gin",
+        ),
         # The AI-processing queue: only pending/failed rows are indexed.
         Index(
             "ix_recipes_ai_queue",

@@ -32,7 +32,8 @@ from datalayer.metric_names import Metric
 from datalayer.observability.emitter import metrics
 from datalayer.observability.recall import RecallSampler
 from datalayer.repositories.caching import invalidations, recipe_updated
-from datalayer.repositories.embedding_copy import COPY_COLUMNS, COPY_HEADER, COPY_TRAILER, copy_row
+from datalayer.repositories.embedding_copy import encode_rows
+from datalayer.repositories.embedding_index import load_blocks
 from datalayer.repositories.embedding_sql import (
     BATCH_SEARCH,
     EMBEDDING_COLUMNS,
@@ -55,6 +56,7 @@ from datalayer.repositories.similarity import (
 )
 from datalayer.schemas.common import as_uuid, bounded_int, parse, parse_value
 from datalayer.schemas.embeddings import (
+    BulkLoadOut,
     EmbeddingIn,
     EmbeddingMeta,
     EmbeddingOut,
@@ -84,6 +86,7 @@ class EmbeddingRepository:
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
+        self._settings = settings
         self._dim = settings.embedding_dim
         self._ef_search = TunedEfSearch(settings)
         self.recall = RecallSampler(db, settings)
@@ -153,34 +156,47 @@ class EmbeddingRepository:
         if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFoundError("embedding not found")
 
-    async def bulk_load(self, rows: Iterable[EmbeddingIn], *, batch_size: int = 5000) -> int:
-        """Load many embeddings with binary COPY in one transaction; returns the row count.
+    async def bulk_load(
+        self,
+        rows: Iterable[EmbeddingIn],
+        *,
+        batch_size: int = 5000,
+        rebuild_index: bool | None = None,
+    ) -> BulkLoadOut:
+        """Load many embeddings with binary COPY in one transaction.
 
-        Every vector is validated first; one bad row loads nothing.
+        Every vector is validated first; one bad row loads nothing. The load has no statement
+        timeout: it lasts as long as its rows need.
+
+        ``rebuild_index`` chooses how the vector indexes take the new rows. ``True`` drops
+        them before the COPY and rebuilds them after it, in the same transaction (with
+        ``EMBEDDING_INDEX_BUILD_MEMORY_MB`` and ``EMBEDDING_INDEX_BUILD_WORKERS``); ``False``
+        inserts every row into them; ``None`` (the default) rebuilds when the load brings at
+        least 1,000 rows and 20% of the rows the table will hold, where one build costs less
+        than the inserts. The trade-off: the rebuild locks ``recipe_embeddings`` (ACCESS
+        EXCLUSIVE, awaited at most ``DATABASE_LOCK_TIMEOUT_MS``, else ``ConflictError``)
+        until the transaction commits, so every search and read of embeddings waits for the
+        whole load and build; no one ever sees the table without its indexes. A load through
+        the indexes blocks no reader but runs at index-insert speed.
         """
+        if rebuild_index is not None and not isinstance(rebuild_index, bool):
+            raise InvalidInputError(
+                "rebuild_index must be True, False or None", field="rebuild_index"
+            )
+        batch_size = bounded_int(batch_size, "batch_size", low=1, high=100_000)
         parsed = [parse(EmbeddingIn, item) for item in rows]
-        encoded = [copy_row(row, as_vector(row.embedding, self._dim)) for row in parsed]
-        if not encoded:
-            return 0
-        copy_sql = (
-            f"COPY recipe_embeddings ({', '.join(COPY_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)"
-        )
+        blocks = encode_rows(parsed, self._dim, batch_size)
+        if not parsed:
+            return BulkLoadOut(rows=0, rebuilt_indexes=[], copy_s=0.0, index_build_s=None)
         async with self._db.transaction() as session:
-            connection = await session.connection()
-            raw = (await connection.get_raw_connection()).driver_connection
-            assert raw is not None
-            async with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
-                await copy.write(COPY_HEADER)
-                for start in range(0, len(encoded), batch_size):
-                    await copy.write(b"".join(encoded[start : start + batch_size]))
-                await copy.write(COPY_TRAILER)
+            done = await load_blocks(session, blocks, len(parsed), self._settings, rebuild_index)
             if (pending := invalidations(session)) is not None:
                 if len(parsed) > MAX_SCOPED_INVALIDATIONS:
                     pending.everything()  # one increment instead of one per loaded row
                 else:
                     for row in parsed:
                         pending.recipe_updated(row.recipe_id, None)
-        return len(encoded)
+        return done
 
     # -- reads ---------------------------------------------------------------------------
     async def get_embedding(self, recipe_id: uuid.UUID) -> EmbeddingOut:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Select, delete, func, select, text, update
+from sqlalchemy import Select, delete, func, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datalayer.cache import CacheKey, DataType, keys
@@ -241,19 +241,33 @@ class RecipeRepository:
         self, user_id: uuid.UUID, query: str, *, limit: int = 20, offset: int = 0
     ) -> Page[RecipeSearchHitOut]:
         """Full-text search over the user's recipes (title, ingredients, description),
-        best matches first. ``query`` uses web-search syntax: words, "phrases", -excluded."""
+        best matches first (``ts_rank_cd``, then id). ``query`` uses web-search syntax:
+        words, "phrases", -excluded. ``total`` counts every match.
+
+        The matches are found and ranked on their id and search vector alone (the GIN index
+        on ``(user_id, search_vector)`` finds the user's matches in one scan); only the page
+        asked for reads the full recipes.
+        """
         owner = as_uuid(user_id, "user_id")
         terms = parse_value(SearchText, query, "query")
         paging = page_request(limit, offset)
-        tsquery = func.websearch_to_tsquery("english", terms)
+        tsquery = func.websearch_to_tsquery(literal_column("'english'"), terms).column_valued("q")
+        matches = Recipe.search_vector.op("@@")(tsquery)
         rank = func.ts_rank_cd(Recipe.search_vector, tsquery)
-        statement = (
-            select(Recipe, rank.label("rank"), func.count().over())
-            .where(Recipe.user_id == owner, Recipe.search_vector.op("@@")(tsquery))
+        page = (
+            select(Recipe.id.label("id"), rank.label("rank"), func.count().over().label("total"))
+            .where(Recipe.user_id == owner, matches)
             .order_by(rank.desc(), Recipe.id)
             .limit(paging.limit)
             .offset(paging.offset)
+            .subquery("page")
         )
+        statement = (
+            select(Recipe, page.c.rank, page.c.total)
+            .join(page, page.c.id == Recipe.id)
+            .order_by(page.c.rank.desc(), page.c.id)
+        )
+        count = select(func.count()).where(Recipe.user_id == owner, matches)
 
         async def run(session: AsyncSession) -> Page[RecipeSearchHitOut]:
             rows = (await session.execute(statement)).all()
@@ -261,7 +275,12 @@ class RecipeRepository:
                 RecipeSearchHitOut(recipe=RecipeOut.model_validate(row[0]), rank=float(row[1]))
                 for row in rows
             ]
-            total = int(rows[0][2]) if rows else 0
+            if rows:
+                total = int(rows[0][2])
+            elif paging.offset:  # past the last match: the window above counted nothing
+                total = int((await session.execute(count)).scalar_one())
+            else:
+                total = 0
             return Page(items=hits, total=total, limit=paging.limit, offset=paging.offset)
 
         return await self._db.cached_read(

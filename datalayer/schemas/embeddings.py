@@ -34,6 +34,19 @@ class EmbeddingIn(EmbeddingMeta):
     embedding: Any
 
 
+class BulkLoadOut(OutputModel):
+    """What :meth:`EmbeddingRepository.bulk_load` did."""
+
+    rows: int
+    rebuilt_indexes: list[str] = Field(
+        description="Vector indexes dropped before the COPY and built again after it."
+    )
+    copy_s: float = Field(description="Seconds the COPY took.")
+    index_build_s: float | None = Field(
+        description="Seconds the rebuild took; None when the load went through the indexes."
+    )
+
+
 class SimilarityQuery(InputModel):
     """The options of a similarity search; numbers are strict (no ``"5"``, no ``True``)."""
 

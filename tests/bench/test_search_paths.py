@@ -13,13 +13,17 @@ from psycopg import AsyncConnection
 from rich.console import Console
 from rich.progress import Progress
 
+from bench.corpus import RecipeCorpus
 from bench.dataset import Dataset, build_dataset
+from bench.fts import WARM_UP, hybrid, split_warm_up
 from bench.generator import GeneratorParams, exact_top_k
 from bench.loading import build_hnsw_index, load_owners_and_recipes, measure_bulk_load
 from bench.statements import raw_search
 from bench.vector_search import Searcher
 from datalayer.db import Database
+from datalayer.repositories.embedding_index import should_rebuild
 from datalayer.repositories.embeddings import EmbeddingRepository
+from datalayer.repositories.recipe_search import RecipeSearchRepository
 from datalayer.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -56,6 +60,16 @@ async def test_load_paths_are_compared_on_the_same_rows(
         bulk["sample_copy_rows_per_s"] / bulk["executemany_rows_per_s"], rel=0.02
     )
     assert bulk["copy_rows"] == ROWS
+    assert bulk["indexed"]["rows"] == SAMPLE
+    assert bulk["indexed"]["bulk_load_over_executemany"] == pytest.approx(
+        bulk["indexed"]["bulk_load_rows_per_s"] / bulk["indexed"]["executemany_rows_per_s"],
+        rel=0.02,
+    )
+    # The full load is the repository's automatic choice: too few rows here to rebuild.
+    assert not should_rebuild(ROWS, 0)
+    assert (bulk["rebuilt_indexes"], bulk["index_build_s"]) == ([], None)
+    assert bulk["indexed"]["bulk_load_index_build_s"] > 0  # the sample forced a rebuild
+    assert bulk["end_to_end_seconds"] >= bulk["copy_seconds"]
     async with await AsyncConnection.connect(database_url) as connection:
         count = await (
             await connection.execute("SELECT count(*) FROM recipe_embeddings")
@@ -115,3 +129,42 @@ async def test_a_run_measures_every_query_once_and_warms_up_on_others(
     assert len(before) > 0
     for vector in before:  # warm-up and statement capture never use a measured query
         assert not any(np.array_equal(vector, query) for query in dataset.queries)
+
+
+async def test_hybrid_latency_pairs_each_measured_text_with_a_measured_vector(
+    loaded: tuple[Dataset, dict[str, Any], EmbeddingRepository],
+    db: Database,
+    settings: Settings,
+    progress: Progress,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dataset, _, _ = loaded
+    calls: list[tuple[str, np.ndarray, int]] = []
+    search = RecipeSearchRepository.hybrid_search
+
+    async def recording(self: Any, user_id: Any, text: str, vector: Any, **kwargs: Any) -> Any:
+        found = await search(self, user_id, text, vector, **kwargs)
+        calls.append((text, np.asarray(vector), len(found)))
+        return found
+
+    monkeypatch.setattr(RecipeSearchRepository, "hybrid_search", recording)
+    texts = RecipeCorpus(7).queries(WARM_UP + 8, dataset.recipes)
+    result = await hybrid(db, settings, dataset, texts, progress)
+
+    assert result["queries"] == 8
+    assert set(result["per_user"]) == set(dataset.scoped_users)
+    for name, row in result["per_user"].items():
+        assert row["rows_in_scope"] == dataset.rows_of(dataset.scoped_users[name]).size
+        assert row["p95_ms"] >= row["p50_ms"] > 0
+    warm_up, measured = split_warm_up(texts)
+    per_user = len(warm_up) + len(measured)
+    for first in (0, per_user):  # each user: warm-up texts first, then every measured one once
+        done = calls[first : first + per_user]
+        assert [text for text, _, _ in done] == warm_up + measured
+        for text_index, (_, vector, _) in enumerate(done[len(warm_up) :]):
+            np.testing.assert_array_equal(
+                vector, dataset.queries[text_index % len(dataset.queries)]
+            )
+        for _, vector, _ in done[: len(warm_up)]:
+            assert not any(np.array_equal(vector, query) for query in dataset.queries)
+    assert any(count > 0 for _, _, count in calls)  # the searches found recipes

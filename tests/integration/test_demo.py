@@ -86,7 +86,32 @@ async def test_demo_loads_embeds_and_searches(
         ).one()
     nearest = row_of(printed, "text: 'lime chili chicken' (all users)").split("│")[2].strip()
     assert nearest.startswith(f"{title} ({distance:.2f})")
+    await assert_hybrid_lines(printed, db)
     await assert_gdpr_lines(printed, db)
+
+
+async def assert_hybrid_lines(printed: str, db: Database) -> None:
+    """Only the hybrid search puts first a spicy chicken recipe without peanuts."""
+    assert "first result is what was asked: only hybrid" in printed
+    first = {
+        name: row_of(printed, name).split("│")[2].strip().split("; ")[0]
+        for name in ("full-text", "vector", "hybrid (RRF)")
+    }
+    assert first["full-text"] == "-"  # the words as typed: 'without' and 'peanuts' required
+    assert not first["vector"].endswith(" *") and first["hybrid (RRF)"].endswith(" *")
+    async with db.transaction() as session:
+        peanuts = await session.execute(
+            text(
+                "SELECT r.title, bool_or(p.normalized_name = 'peanuts') FROM recipes r "
+                "JOIN users u ON u.id = r.user_id "
+                "JOIN parsed_ingredients p ON p.recipe_id = r.id "
+                "WHERE u.username = :user AND r.title = ANY(:titles) GROUP BY r.title"
+            ),
+            {"user": DEMO_USERS[0], "titles": [first["vector"], first["hybrid (RRF)"][:-2]]},
+        )
+        has_peanuts = dict(peanuts.all())
+    assert has_peanuts[first["hybrid (RRF)"][:-2]] is False
+    assert "spicy chicken" in first["hybrid (RRF)"].lower()
 
 
 def read_manifest(location: str) -> dict[str, Any]:

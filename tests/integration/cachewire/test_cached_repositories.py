@@ -148,7 +148,7 @@ async def test_recipe_embeddings(make_layer: Layer) -> None:
         model_version="1",
         source_text_hash=HASH,
     )
-    assert await dl.embeddings.bulk_load([row]) == 1
+    assert (await dl.embeddings.bulk_load([row])).rows == 1
     assert (await dl.embeddings.get_embedding(recipe.id)).embedding[0] == 0.25
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from datalayer.errors import MigrationError
 from datalayer.migrations import runner
+from datalayer.migrations.concurrent import ConcurrentIndex
 
 HEAD = runner.revisions()[-1]
 
@@ -106,3 +107,19 @@ def test_a_malformed_concurrent_step_is_refused_before_anything_runs(
         runner.upgrade(database_url, script_location=location)
 
     assert runner.status(database_url, script_location=location).current == (HEAD,)
+
+
+@pytest.mark.parametrize(
+    "columns", ["(expires_at)", " (lower(name)) WHERE x", "USING gin (user_id, search_vector)"]
+)
+def test_a_step_may_name_its_access_method(columns: str) -> None:
+    step = ConcurrentIndex("ix_example", "recipes", columns)
+    assert step.create_statement.endswith(f"ON recipes {columns}")
+
+
+@pytest.mark.parametrize(
+    "columns", ["gin (a)", "USING (a)", "USING gin;(a)", "USING gin (a); DROP TABLE users", "a"]
+)
+def test_other_column_clauses_are_refused(columns: str) -> None:
+    with pytest.raises(MigrationError, match="columns must start with"):
+        ConcurrentIndex("ix_example", "recipes", columns)

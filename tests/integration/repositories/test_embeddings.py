@@ -46,7 +46,7 @@ async def corpus(
                     source_text_hash=HASH,
                 )
             )
-    assert await repos.embeddings.bulk_load(rows) == len(rows)
+    assert (await repos.embeddings.bulk_load(rows)).rows == len(rows)
     return ids, owner_of, np.array(vectors)
 
 

@@ -127,6 +127,41 @@ async def test_full_text_search_ranks_title_over_description(repos: Repos) -> No
     assert (await repos.recipes.search_recipes(owner.id, '"plain pasta"')).total == 1
 
 
+async def test_search_pages_follow_the_rank_over_every_match(repos: Repos, db: Database) -> None:
+    owner, other = await new_user(repos), await new_user(repos)
+    words = ["chili", "chili lime", "lime", "chili chili", "chili soup", "soup"]
+    for index in range(30):  # repeated texts: equal ranks, broken by id
+        text_ = words[index % len(words)]
+        await repos.recipes.create_recipe(
+            owner.id, {"title": f"{text_} {index % 4}", "description": f"with {text_}"}
+        )
+    await repos.recipes.create_recipe(other.id, {"title": "chili for someone else"})
+    async with db.transaction() as session:
+        expected = [
+            row[0]
+            for row in await session.execute(
+                text(
+                    "SELECT id FROM recipes, websearch_to_tsquery('english', 'chili') AS q "
+                    "WHERE user_id = :owner AND search_vector @@ q "
+                    "ORDER BY ts_rank_cd(search_vector, q) DESC, id"
+                ),
+                {"owner": owner.id},
+            )
+        ]
+    assert len(expected) == 20
+    pages = [
+        await repos.recipes.search_recipes(owner.id, "chili", limit=6, offset=o)
+        for o in (0, 6, 12, 18)
+    ]
+    assert [hit.recipe.id for page in pages for hit in page.items] == expected
+    assert {page.total for page in pages} == {20}
+    assert [page.has_more for page in pages] == [True, True, True, False]
+    beyond = await repos.recipes.search_recipes(owner.id, "chili", limit=6, offset=24)
+    assert (beyond.items, beyond.total, beyond.has_more) == ([], 20, False)
+    ranks = [hit.rank for page in pages for hit in page.items]
+    assert ranks == sorted(ranks, reverse=True) and len(set(ranks)) > 1
+
+
 async def test_claimers_never_share_a_recipe(repos: Repos) -> None:
     owner = await new_user(repos)
     created = {
