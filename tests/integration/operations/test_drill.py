@@ -12,8 +12,17 @@ from datalayer.errors import UnavailableError
 from datalayer.operations.drill import restore_drill, validate_restored
 from datalayer.operations.restore import restore_backup
 from datalayer.settings import Settings
-from tests.integration.operations.support import populate_and_back_up
+from tests.integration.operations.support import BackedUp, populate_and_back_up
 from tests.services import PostgresHarness, temporary_database
+
+
+@pytest.fixture
+async def backup(db: Database, database_url: str, settings: Settings, tmp_path: Path) -> BackedUp:
+    """Three populated people, a backup of them, then one of them erased live."""
+    key = settings.audit_hash_key.get_secret_value()
+    return await populate_and_back_up(
+        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
+    )
 
 
 def scratch_databases(postgres: PostgresHarness) -> set[str]:
@@ -25,12 +34,11 @@ def scratch_databases(postgres: PostgresHarness) -> set[str]:
 
 
 async def test_drill_reapplies_the_ledger_passes_and_drops_the_copy(
-    db: Database, database_url: str, settings: Settings, postgres: PostgresHarness, tmp_path: Path
+    backup: BackedUp,
+    database_url: str,
+    settings: Settings,
+    postgres: PostgresHarness,
 ) -> None:
-    key = settings.audit_hash_key.get_secret_value()
-    backup = await populate_and_back_up(
-        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
-    )
     before = scratch_databases(postgres)
 
     result = await restore_drill(
@@ -63,17 +71,11 @@ async def test_drill_reapplies_the_ledger_passes_and_drops_the_copy(
 
 
 async def test_the_drill_fails_when_the_vector_indexes_are_not_built(
-    db: Database,
+    backup: BackedUp,
     database_url: str,
     settings: Settings,
-    postgres: PostgresHarness,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    key = settings.audit_hash_key.get_secret_value()
-    backup = await populate_and_back_up(
-        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
-    )
 
     async def skipped(*_args: object, **_kwargs: object) -> float:
         return 0.0
@@ -90,12 +92,11 @@ async def test_the_drill_fails_when_the_vector_indexes_are_not_built(
 
 
 async def test_the_scratch_database_is_dropped_when_the_restore_fails(
-    db: Database, database_url: str, settings: Settings, postgres: PostgresHarness, tmp_path: Path
+    backup: BackedUp,
+    database_url: str,
+    settings: Settings,
+    postgres: PostgresHarness,
 ) -> None:
-    key = settings.audit_hash_key.get_secret_value()
-    backup = await populate_and_back_up(
-        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
-    )
     # A damaged dump: one table's data file is gone.
     dump = backup.directory / "dump"
     data_files = sorted(dump.glob("*.dat.gz")) or sorted(dump.glob("*.dat"))
@@ -109,17 +110,12 @@ async def test_the_scratch_database_is_dropped_when_the_restore_fails(
 
 
 async def test_the_scratch_database_is_dropped_when_a_later_step_raises(
-    db: Database,
+    backup: BackedUp,
     database_url: str,
     settings: Settings,
     postgres: PostgresHarness,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    key = settings.audit_hash_key.get_secret_value()
-    backup = await populate_and_back_up(
-        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
-    )
     before = scratch_databases(postgres)
     seen: list[str] = []
 
@@ -137,12 +133,10 @@ async def test_the_scratch_database_is_dropped_when_a_later_step_raises(
 
 
 async def test_a_copy_restored_elsewhere_is_made_lawful_and_validated(
-    db: Database, database_url: str, settings: Settings, postgres: PostgresHarness, tmp_path: Path
+    backup: BackedUp,
+    settings: Settings,
+    postgres: PostgresHarness,
 ) -> None:
-    key = settings.audit_hash_key.get_secret_value()
-    backup = await populate_and_back_up(
-        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
-    )
     with temporary_database(postgres, migrated=False) as copy:
         restore_backup(backup.directory, copy)  # stands in for an RDS snapshot restore
 
@@ -158,12 +152,10 @@ async def test_a_copy_restored_elsewhere_is_made_lawful_and_validated(
 
 
 async def test_the_audit_chain_is_checked_again_after_the_ledger_appended_to_it(
-    db: Database, database_url: str, settings: Settings, postgres: PostgresHarness, tmp_path: Path
+    backup: BackedUp,
+    settings: Settings,
+    postgres: PostgresHarness,
 ) -> None:
-    key = settings.audit_hash_key.get_secret_value()
-    backup = await populate_and_back_up(
-        db, database_url, key, tmp_path / "backup", dim=settings.embedding_dim
-    )
     with temporary_database(postgres, migrated=False) as copy:
         restore_backup(backup.directory, copy)
         with psycopg.connect(copy) as connection:
