@@ -85,3 +85,19 @@ def test_the_policy_comes_from_settings() -> None:
         database_read_retry_max_backoff_ms=400,
     )
     assert ReadRetryPolicy.from_settings(settings) == ReadRetryPolicy(5, 50, 400)
+
+
+async def test_a_single_attempt_policy_never_retries() -> None:
+    reads = FlakyReads([_refused(), _refused()])
+    reads._db = FakeDatabase(ReadRetryPolicy(attempts=1, backoff_ms=1, max_backoff_ms=2))
+    with pytest.raises(UnavailableError):
+        await reads.get("k")
+    assert reads.calls == 1
+
+
+async def test_two_attempts_means_exactly_one_retry() -> None:
+    reads = FlakyReads([_refused(), _refused(), _refused()])
+    reads._db = FakeDatabase(ReadRetryPolicy(attempts=2, backoff_ms=1, max_backoff_ms=2))
+    with pytest.raises(UnavailableError):
+        await reads.get("k")
+    assert reads.calls == 2
