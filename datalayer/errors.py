@@ -115,6 +115,10 @@ class MigrationError(DataLayerError):
     """A migration failed, failed validation, or the schema drifted from the models."""
 
 
+class MaintenanceError(DataLayerError):
+    """One or more maintenance tasks failed (the others ran; each result says which)."""
+
+
 _INTEGRITY_CLASSES: dict[str, tuple[type[DataLayerError], str]] = {
     "23505": (ConflictError, "duplicate value violates unique constraint"),
     "23P01": (ConflictError, "value violates exclusion constraint"),

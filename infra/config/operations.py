@@ -38,6 +38,7 @@ class MaintenanceConfig:
     """The scheduled maintenance Lambda."""
 
     schedule: str
+    vector_tune_schedule: str
     log_retention_days: int
 
 
@@ -70,6 +71,9 @@ def parse_maintenance(section: Section) -> MaintenanceConfig:
     """Validate ``maintenance``."""
     config = MaintenanceConfig(
         schedule=section.string("schedule", pattern=_CRON, hint="an EventBridge cron(...)"),
+        vector_tune_schedule=section.string(
+            "vector_tune_schedule", pattern=_CRON, hint="an EventBridge cron(...)"
+        ),
         log_retention_days=section.choice("log_retention_days", LOG_RETENTION_DAYS),
     )
     section.reject_unknown_keys()

@@ -17,9 +17,10 @@ from aws_lambda_powertools import Logger
 
 from datalayer.db import Database
 from datalayer.db.credentials import credentials_provider
-from datalayer.errors import ConfigurationError, InvalidInputError
-from datalayer.metric_names import Job
-from datalayer.observability import configure_metrics, job_run, metrics
+from datalayer.errors import ConfigurationError, InvalidInputError, MaintenanceError
+from datalayer.metric_names import Job, Metric
+from datalayer.observability import configure_metrics, metrics
+from datalayer.operations.maintenance import run_maintenance
 from datalayer.settings import Settings, load_settings
 
 logger = Logger(service="maintenance")
@@ -27,25 +28,32 @@ logger = Logger(service="maintenance")
 
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any] | None, context: object) -> dict[str, Any]:
-    """Run the maintenance tasks named in ``event["tasks"]`` (the nightly set when absent)."""
+    """Run the maintenance tasks named in ``event["tasks"]`` (the nightly set when absent).
+
+    ``run_maintenance`` counts the job's success or failure itself; this handler counts a
+    failure only when the run never got that far (bad event, no credentials, no database).
+    An invocation where any task failed raises :class:`MaintenanceError` after the other
+    tasks ran, so the Lambda's own error metric and retries see it too.
+    """
     settings = load_settings()
     configure_metrics(settings)
     try:
         tasks = _tasks(event or {})
-        with job_run(Job.MAINTENANCE):
-            results = asyncio.run(run(settings, tasks))
+        results = asyncio.run(run(settings, tasks))
+    except Exception:
+        metrics.count(Metric.JOB_FAILED, job=Job.MAINTENANCE.value)
+        raise
     finally:
         metrics.flush()
     logger.info("maintenance done", extra={"tasks": results})
+    failed = [result["task"] for result in results if not result.get("ok", True)]
+    if failed:
+        raise MaintenanceError(f"maintenance tasks failed: {', '.join(failed)}")
     return {"tasks": results}
 
 
 async def run(settings: Settings, tasks: list[str] | None) -> list[dict[str, Any]]:
     """Connect to the primary as the secret's user and run the tasks."""
-    from datalayer.operations.maintenance import (  # type: ignore[import-not-found, unused-ignore]
-        run_maintenance,
-    )
-
     provider = credentials_provider(settings)
     if provider is None:
         raise ConfigurationError("DATABASE_SECRET_ARN: not set")

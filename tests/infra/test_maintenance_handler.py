@@ -1,32 +1,25 @@
-"""The maintenance Lambda handler against the real (embedded) PostgreSQL; moto plays Secrets
-Manager.
+"""The maintenance Lambda handler over the real ``run_maintenance`` and the real (embedded)
+PostgreSQL; moto plays Secrets Manager.
 
-``run_maintenance`` is written in parallel on another branch, so this test installs a
-stand-in module with the agreed signature (``run_maintenance(db, settings, tasks, *,
-progress=None) -> list[TaskResult]``) that runs a real ``ANALYZE`` through the database the
-handler connected to. The handler's own behaviour is what is tested: credentials from the
-secret, the task list passed through, bad input rejected before connecting, results and the
-job metrics (EMF on stdout).
+What the handler adds is tested here: credentials from the secret, the task list passed
+through, bad input rejected before connecting, a failed task failing the invocation, and the
+job metrics (EMF on stdout) counted once per invocation whatever happened.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-import types
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
 
-from datalayer.db import Database
-from datalayer.errors import InvalidInputError
-from datalayer.settings import Settings
+from datalayer.errors import InvalidInputError, MaintenanceError
 from lambdas.maintenance import handler as maintenance
 
 
@@ -38,38 +31,16 @@ class FakeContext:
     aws_request_id: str = "00000000-0000-0000-0000-000000000000"
 
 
-@dataclass(frozen=True)
-class TaskResult:
-    name: str
-    database: str
-    actions: list[str] = field(default_factory=list)
-
-
-@dataclass
-class StandIn:
-    calls: list[Sequence[str] | None] = field(default_factory=list)
-    fail: bool = False
-
-    async def run_maintenance(
-        self, db: Database, settings: Settings, tasks: Sequence[str] | None = None, *,
-        progress: Any = None,
-    ) -> list[TaskResult]:  # fmt: skip
-        self.calls.append(tasks)
-        if self.fail:
-            raise RuntimeError("partition creation failed")
-        async with db.write_engine.connect() as connection:
-            name = (await connection.execute(text("SELECT current_database()"))).scalar_one()
-            await connection.execute(text("ANALYZE users"))
-            await connection.commit()
-        return [TaskResult("analyze", name, ["ANALYZE users"])]
+def _secret(url: URL, password: str) -> str:
+    return json.dumps(
+        {"username": url.username, "password": password, "host": url.host,
+         "port": url.port, "dbname": url.database, "engine": "postgres"}
+    )  # fmt: skip
 
 
 @pytest.fixture
-def stand_in(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[StandIn, str]]:
-    fake = StandIn()
-    module = types.ModuleType("datalayer.operations.maintenance")
-    module.run_maintenance = fake.run_maintenance  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "datalayer.operations.maintenance", module)
+def secret_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[URL]:
+    """The migrated test database behind a moto secret named by ``DATABASE_SECRET_ARN``."""
     for name, value in {
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing", "DATABASE_SSLMODE": "disable",
@@ -79,58 +50,74 @@ def stand_in(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
     url = make_url(database_url)
     with mock_aws():
         arn = boto3.client("secretsmanager").create_secret(
-            Name="recipe/test/database/master",
-            SecretString=json.dumps(
-                {"username": url.username, "password": url.password or "", "host": url.host,
-                 "port": url.port, "dbname": url.database, "engine": "postgres"}
-            ),
-        )["ARN"]  # fmt: skip
+            Name="recipe/test/database/master", SecretString=_secret(url, url.password or "")
+        )["ARN"]
         monkeypatch.setenv("DATABASE_SECRET_ARN", arn)
-        yield fake, str(url.database)
+        yield url
 
 
-def _job_metrics(output: str) -> dict[str, str]:
-    found = {}
+def _job_metrics(output: str) -> list[tuple[str, str]]:
+    """Every (JobSucceeded|JobFailed, job) pair emitted, in order."""
+    found = []
     for line in output.splitlines():
         if '"_aws"' in line:
             document = json.loads(line)
             for directive in document["_aws"]["CloudWatchMetrics"]:
                 for metric in directive["Metrics"]:
                     if metric["Name"] in {"JobSucceeded", "JobFailed"} and "Job" in document:
-                        found[metric["Name"]] = document["Job"]
+                        found.append((metric["Name"], document["Job"]))
     return found
 
 
-def test_runs_the_named_tasks_on_the_secrets_database(
-    stand_in: tuple[StandIn, str], capsys: pytest.CaptureFixture[str]
+def _last_analyze(url: URL, table: str) -> Any:
+    engine = create_engine(url.set(drivername="postgresql+psycopg"))
+    try:
+        with engine.connect() as connection:
+            return connection.execute(
+                text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = :t"),
+                {"t": table},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_runs_the_named_task_on_the_secrets_database(
+    secret_database: URL, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake, database = stand_in
+    assert _last_analyze(secret_database, "users") is None
     answer = maintenance.handler({"tasks": ["analyze"]}, FakeContext())
-    assert fake.calls == [["analyze"]]
-    assert answer == {
-        "tasks": [{"name": "analyze", "database": database, "actions": ["ANALYZE users"]}]
-    }
-    assert _job_metrics(capsys.readouterr().out) == {"JobSucceeded": "maintenance"}
+    assert [(task["task"], task["ok"]) for task in answer["tasks"]] == [("analyze", True)]
+    assert _last_analyze(secret_database, "users") is not None
+    assert _job_metrics(capsys.readouterr().out) == [("JobSucceeded", "maintenance")]
 
 
-def test_no_event_runs_every_task(stand_in: tuple[StandIn, str]) -> None:
-    fake, _ = stand_in
-    maintenance.handler({}, FakeContext())
-    assert fake.calls == [None]
+def test_a_failed_task_fails_the_invocation_and_is_counted_once(
+    secret_database: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # vector_tune on a database without embeddings cannot measure anything: a real failure.
+    with pytest.raises(MaintenanceError, match="vector_tune"):
+        maintenance.handler({"tasks": ["analyze", "vector_tune"]}, FakeContext())
+    assert _last_analyze(secret_database, "users") is not None  # the other task still ran
+    assert _job_metrics(capsys.readouterr().out) == [("JobFailed", "maintenance")]
 
 
-def test_bad_task_list_is_rejected_before_connecting(stand_in: tuple[StandIn, str]) -> None:
-    fake, _ = stand_in
+def test_bad_task_list_is_rejected_and_counted(
+    secret_database: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(InvalidInputError):
         maintenance.handler({"tasks": "analyze"}, FakeContext())
-    assert fake.calls == []
+    assert _last_analyze(secret_database, "users") is None
+    assert _job_metrics(capsys.readouterr().out) == [("JobFailed", "maintenance")]
 
 
-def test_a_failed_run_is_counted_and_raised(
-    stand_in: tuple[StandIn, str], capsys: pytest.CaptureFixture[str]
+def test_a_database_it_cannot_reach_is_counted_as_a_failure(
+    secret_database: URL, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake, _ = stand_in
-    fake.fail = True
-    with pytest.raises(RuntimeError):
-        maintenance.handler(None, FakeContext())
-    assert _job_metrics(capsys.readouterr().out) == {"JobFailed": "maintenance"}
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId="recipe/test/database/master", SecretString=_secret(secret_database, "wrong")
+    )
+    # Connecting is lazy, so the task is what fails; the invocation fails with it.
+    with pytest.raises(MaintenanceError, match="analyze"):
+        maintenance.handler({"tasks": ["analyze"]}, FakeContext())
+    assert _last_analyze(secret_database, "users") is None
+    assert _job_metrics(capsys.readouterr().out) == [("JobFailed", "maintenance")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from infra.config import EnvironmentConfig
@@ -115,8 +116,15 @@ def test_maintenance_runs_nightly_from_the_shared_bundle(
     assert function["Handler"] == "lambdas.maintenance.handler.handler"
     assert function["Timeout"] == 900
     assert "DATABASE_SECRET_ARN" in function["Environment"]["Variables"]
-    (rule,) = _rules_targeting(operations, lid)
-    assert rule["ScheduleExpression"] == configs[env].maintenance.schedule == "cron(30 2 * * ? *)"
+    rules = {rule["ScheduleExpression"]: rule for rule in _rules_targeting(operations, lid)}
+    assert set(rules) == {"cron(30 2 * * ? *)", "cron(30 3 ? * SUN *)"}
+    nightly = rules[configs[env].maintenance.schedule]
+    weekly = rules[configs[env].maintenance.vector_tune_schedule]
+    # The nightly event names no task (the default set, which leaves out vector_tune); the
+    # weekly one names only vector_tune.
+    assert [json.loads(t["Input"]) for t in nightly["Targets"]] == [{}]
+    assert [json.loads(t["Input"]) for t in weekly["Targets"]] == [{"tasks": ["vector_tune"]}]
+    assert all(t["RetryPolicy"]["MaximumRetryAttempts"] == 0 for t in weekly["Targets"])
     # One artifact: maintenance, validation and migrate run from the same S3 object.
     _, validation = _function(operations, f"recipe-{env}-backup-validation")
     _, migrate = _function(synth[env].templates["services"], f"recipe-{env}-migrate")

@@ -1,4 +1,6 @@
-"""The nightly maintenance job: ``run_maintenance`` on an EventBridge schedule.
+"""The nightly maintenance job: ``run_maintenance`` on an EventBridge schedule, plus a weekly
+run of the opt-in ``vector_tune`` task (the ef_search that meets the recall target is
+re-measured as the data drifts; it scans embeddings exactly, so it is not run nightly).
 
 It connects to the primary as the master user (partitions, REINDEX CONCURRENTLY and ANALYZE
 need the tables' owner), like the migrate job. Each task is idempotent, so a failed night
@@ -69,6 +71,19 @@ class MaintenanceJob(Construct):
             targets=[
                 targets.LambdaFunction(
                     function, event=events.RuleTargetInput.from_object({}), retry_attempts=0
+                )
+            ],
+        )
+        self.vector_tune_schedule = events.Rule(
+            self,
+            "VectorTuneSchedule",
+            description=f"{prefix}: re-tune the vector search ef_search",
+            schedule=events.Schedule.expression(maintenance.vector_tune_schedule),
+            targets=[
+                targets.LambdaFunction(
+                    function,
+                    event=events.RuleTargetInput.from_object({"tasks": ["vector_tune"]}),
+                    retry_attempts=0,
                 )
             ],
         )
