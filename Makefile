@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench --repeat 3
 
 clean:
 	rm -rf $(VENV) .datalayer cdk.out .pytest_cache .mypy_cache .ruff_cache

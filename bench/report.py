@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.repeats import runs_section
 from bench.tuning import tuned_section
 
 CALIBRATION_RANGE = (0.85, 0.95)
@@ -393,6 +394,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             targets_summary(results["targets"]),
             "",
             *targets,
+            *runs_section(results),
             *_sweeps(results),
             *tuned_section(results),
             *_other_sections(results),
