@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.halfvec import halfvec_section
 from bench.repeats import runs_section
 from bench.tuning import tuned_section
 
@@ -399,5 +400,6 @@ def render_markdown(results: dict[str, Any]) -> str:
             *tuned_section(results),
             *_other_sections(results),
             *_hybrid_section(results),
+            *halfvec_section(results),
         ]
     )

@@ -23,6 +23,7 @@ from bench.environment import machine, versions
 from bench.fts import WARM_UP as FTS_WARM_UP
 from bench.fts import full_text, hybrid
 from bench.generator import GeneratorParams, IntArray, difficulty, exact_top_k
+from bench.halfvec import halfvec_variant
 from bench.loading import build_hnsw_index, load_owners_and_recipes, measure_bulk_load
 from bench.report import evaluate_targets
 from bench.server import INDEX_BUILD_MEMORY_MB, bench_database, server_settings
@@ -230,6 +231,9 @@ async def run(config: RunConfig) -> dict[str, Any]:
                 )
                 results["fts"] = await full_text(db, url, dataset, queries, progress)
                 results["hybrid"] = await hybrid(db, settings, dataset, queries, progress)
+                results["halfvec"] = await halfvec_variant(
+                    searcher, truth, settings.hnsw_ef_search, results["index"], progress
+                )
             finally:
                 await db.dispose()
     for name, row in results["fts"]["per_user"].items():

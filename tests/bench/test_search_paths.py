@@ -17,6 +17,7 @@ from bench.corpus import RecipeCorpus
 from bench.dataset import Dataset, build_dataset
 from bench.fts import WARM_UP, hybrid, split_warm_up
 from bench.generator import GeneratorParams, exact_top_k
+from bench.halfvec import HALFVEC_INDEX, halfvec_section, halfvec_variant
 from bench.loading import build_hnsw_index, load_owners_and_recipes, measure_bulk_load
 from bench.statements import raw_search
 from bench.vector_search import Searcher
@@ -168,3 +169,36 @@ async def test_hybrid_latency_pairs_each_measured_text_with_a_measured_vector(
         for _, vector, _ in done[: len(warm_up)]:
             assert not any(np.array_equal(vector, query) for query in dataset.queries)
     assert any(count > 0 for _, _, count in calls)  # the searches found recipes
+
+
+async def test_halfvec_variant_reranks_exactly_and_drops_its_index(
+    loaded: tuple[Dataset, dict[str, Any], EmbeddingRepository],
+    db: Database,
+    database_url: str,
+    progress: Progress,
+) -> None:
+    dataset, _, repository = loaded
+    truth, _ = exact_top_k(dataset.vectors, dataset.queries, 20)
+    searcher = Searcher(db, repository, dataset, database_url)
+    block = await halfvec_variant(searcher, truth, 400, {"build_s": 1.0, "size_mib": 2.0}, progress)
+
+    variants = block["variants"]
+    assert set(variants) == {
+        "vector (full precision)",
+        "halfvec, re-rank 20",
+        "halfvec, re-rank 40",
+    }
+    for name, row in variants.items():
+        assert row["samples"] == QUERIES, name
+        assert row["min_rows"] == 20, name
+        # 400 rows at ef_search 400: every index visits every row, so the exact re-rank on
+        # the full vectors gives the exact answer.
+        assert row["recall_at_20"] == 1.0, name
+    assert variants["halfvec, re-rank 20"]["size_mib"] > 0
+    assert variants["vector (full precision)"]["size_mib"] == 2.0
+    async with await AsyncConnection.connect(database_url) as connection:
+        row = await (
+            await connection.execute("SELECT to_regclass(%s)", (HALFVEC_INDEX,))
+        ).fetchone()
+    assert row == (None,)
+    assert "| halfvec, re-rank 40 | 1.0 |" in "\n".join(halfvec_section({"halfvec": block}))
