@@ -170,7 +170,7 @@ def backup_validate(directory: DirectoryArgument, jobs: JobsOption = 2) -> None:
 
 
 def _print_drill(result: DrillResult) -> None:
-    table = Table(title="restore validation")
+    table = Table(title=f"restore validation ({result.backup_format} backup)")
     for column in ("check", "result", "detail", "s"):
         table.add_column(column, justify="right" if column == "s" else "left")
     for check in result.report.checks:

@@ -145,6 +145,7 @@ async def physical_drill(
         report=ValidationReport([verified, *result.report.checks]),
         validate_s=round(result.validate_s + verified.seconds, 3),
         phases=phases,
+        backup_format=PHYSICAL,
     )
 
 

@@ -15,8 +15,9 @@ from sqlalchemy.engine import make_url
 
 from datalayer.db import Database
 from datalayer.errors import ConfigurationError, InvalidInputError
-from datalayer.operations import drill
+from datalayer.operations import drill, physical
 from datalayer.operations.backup import PHYSICAL, libpq_url, table_figures
+from datalayer.operations.binaries import run_client
 from datalayer.operations.drill import physical_drill, restore_drill
 from datalayer.operations.physical import BASE_DIRECTORY, create_physical_backup
 from datalayer.operations.restore import restore_backup
@@ -91,6 +92,27 @@ async def test_the_manifest_holds_the_figures_of_the_backup(
     assert manifest.extra["database"] == make_url(database_url).database
 
 
+def test_a_write_after_the_backup_is_not_in_its_manifest(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with psycopg.connect(libpq_url(database_url)) as connection:
+        before = table_figures(connection)
+
+    def then_write(command: list[str]) -> str:
+        output = run_client(command)
+        if Path(command[0]).name == "pg_basebackup":
+            with psycopg.connect(libpq_url(database_url), autocommit=True) as connection:
+                connection.execute("CREATE TABLE written_after (x int)")
+                connection.execute("INSERT INTO alembic_version VALUES ('after')")
+        return output
+
+    monkeypatch.setattr(physical, "run_client", then_write)
+
+    manifest = create_physical_backup(database_url, tmp_path / "backup")
+
+    assert manifest.tables == before
+
+
 async def test_the_drill_restores_validates_reapplies_the_ledger_and_cleans_up(
     backup: BackedUp, database_url: str, settings: Settings, scratch_parent: Path
 ) -> None:
@@ -108,6 +130,7 @@ async def test_the_drill_restores_validates_reapplies_the_ledger_and_cleans_up(
         set(names)
     )
     assert result.reapplied_erasures == 1
+    assert result.backup_format == PHYSICAL
     assert result.rows_checked == backup.manifest.rows
     assert set(result.phases) == {
         "verify_s",
