@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -155,18 +156,28 @@ async def test_validate_takes_the_physical_path_for_a_physical_backup(
 
 
 async def test_a_failing_check_fails_the_drill_and_still_removes_the_server(
-    backup: BackedUp, settings: Settings, scratch_parent: Path
+    backup: BackedUp, settings: Settings, scratch_parent: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = backup.directory / "manifest.json"
     manifest = json.loads(path.read_text())
     manifest["tables"]["recipes"]["rows"] += 1
     path.write_text(json.dumps(manifest))
 
+    seen: list[int] = []
+    validate = drill.validate_restored
+
+    async def watched(url: str, *args: Any, **kwargs: Any) -> DrillResult:
+        seen.append(_server_pid(scratch_parent))
+        return await validate(url, *args, **kwargs)
+
+    monkeypatch.setattr(drill, "validate_restored", watched)
+
     result = await physical_drill(
         backup.directory, settings, erased_subjects=backup.ledger, scratch_parent=scratch_parent
     )
 
     assert _failed(result) == ["rows match the manifest"]
+    assert len(seen) == 1 and not _running(seen[0])
     assert _left_in(scratch_parent) == []
 
 
