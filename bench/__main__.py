@@ -108,6 +108,14 @@ def _backup(args: argparse.Namespace, source: Source) -> None:
         f"(goal {results['goal_rto_s']:.0f} s {'met' if results['goal_met'] else 'NOT met'}); "
         f"{results['rows_checked']} rows checked; results in {config.output_dir}"
     )
+    if "physical" in results:
+        physical = results["physical"]
+        Console().print(
+            f"physical: backup {physical['backup_s']} s, restore {physical['restore_s']} s, "
+            f"validation {physical['validate_s']} s: RTO {physical['rto_s']} s "
+            f"(goal {'met' if physical['goal_met'] else 'NOT met'}); "
+            f"{physical['rows_checked']} rows checked; {physical['size_mib']} MiB"
+        )
 
 
 def _cache(args: argparse.Namespace, source: Source) -> None:

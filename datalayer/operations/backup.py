@@ -30,6 +30,8 @@ from datalayer.operations.vector_indexes import VECTOR_INDEXES_QUERY
 
 MANIFEST = "manifest.json"
 DUMP_DIRECTORY = "dump"
+PHYSICAL = "physical"
+"""The manifest format of a physical backup (:mod:`datalayer.operations.physical`)."""
 
 # Every column's text, hashed per row and summed: the same rows give the same figure in any
 # physical order, which a restore does not keep. A vector column enters as the md5 of its
@@ -135,16 +137,14 @@ def create_backup(
     ``gzip_level`` 1-9 compresses the dump (0: not compressed)."""
     if not 0 <= gzip_level <= 9:
         raise InvalidInputError("gzip_level must be 0 (none) to 9", field="gzip_level")
-    directory.mkdir(parents=True, exist_ok=True)
-    if any(directory.iterdir()):
-        raise InvalidInputError("the backup directory must be empty", field="directory")
+    empty_directory(directory)
     compression = f"gzip:{gzip_level}" if gzip_level else "none"
     started = time.perf_counter()
     with psycopg.connect(libpq_url(url)) as connection:
         connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         snapshot = connection.execute("SELECT pg_export_snapshot()").fetchone()
         figures = table_figures(connection)
-        version = _schema_version(connection)
+        version = schema_version(connection)
         server = str(connection.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
         vectors = tuple(str(row[0]) for row in connection.execute(VECTOR_INDEXES_QUERY))
         run_client(
@@ -173,7 +173,15 @@ def create_backup(
     return manifest
 
 
-def _schema_version(connection: psycopg.Connection[Any]) -> str | None:
+def empty_directory(directory: Path) -> None:
+    """Create ``directory`` when missing; refuse one that holds anything."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if any(directory.iterdir()):
+        raise InvalidInputError("the backup directory must be empty", field="directory")
+
+
+def schema_version(connection: psycopg.Connection[Any]) -> str | None:
+    """The Alembic revision of the database, ``None`` when it has no ``alembic_version``."""
     exists = connection.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
     if not exists or not exists[0]:
         return None

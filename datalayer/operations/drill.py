@@ -1,6 +1,10 @@
 """The local restore drill: restore a backup into a scratch database, re-apply erasures,
 validate (partly while the vector indexes build), measure recovery time, and always drop
-the scratch database."""
+the scratch database.
+
+A physical backup (``pg_basebackup``) is restored instead into a scratch server of its own
+(:func:`physical_drill`): its indexes come back built, and the same checks run on it.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +22,16 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from datalayer.db import Database
+from datalayer.errors import UnavailableError
 from datalayer.gdpr.ledger import reapply_ledger
 from datalayer.metric_names import Metric
 from datalayer.observability.emitter import Metrics
 from datalayer.observability.emitter import metrics as default_metrics
-from datalayer.operations.backup import BackupManifest, libpq_url
+from datalayer.operations.backup import PHYSICAL, BackupManifest, libpq_url
+from datalayer.operations.physical import scratch_server, verify_backup
 from datalayer.operations.restore import RestoreOptions, build_vector_indexes, restore_base
 from datalayer.operations.restore_check import (
+    Check,
     DrillResult,
     ValidationReport,
     audit_chain_check,
@@ -54,11 +61,16 @@ async def restore_drill(
 
     The vector indexes build last, while the checks that need neither them nor a write run;
     the result's RTO is the wall-clock time from the start of the restore to the last check.
-    ``progress`` is told the name of each step as it starts.
+    ``progress`` is told the name of each step as it starts. A physical backup goes to
+    :func:`physical_drill` (``server_url`` and ``options`` are not used).
     """
     say = progress or (lambda _step: None)
     chosen = options or RestoreOptions()
     manifest = BackupManifest.load(backup)
+    if manifest.format == PHYSICAL:
+        return await physical_drill(
+            backup, settings, erased_subjects=erased_subjects, progress=progress
+        )
     age = (datetime.now(UTC) - datetime.fromisoformat(manifest.created_at)).total_seconds()
     name = f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}"
     admin = libpq_url(server_url)
@@ -91,6 +103,59 @@ async def restore_drill(
                 await build
         say("dropping the scratch database")
         drop_database(server_url, name)
+
+
+async def physical_drill(
+    backup: Path,
+    settings: Settings,
+    *,
+    erased_subjects: set[str],
+    progress: Progress | None = None,
+    scratch_parent: Path | None = None,
+) -> DrillResult:
+    """Verify the physical backup in ``backup`` (``pg_verifybackup``), restore it into a
+    scratch server (a new directory under ``scratch_parent``, the system's temporary
+    directory by default), run :func:`validate_restored` on it, and stop the server and
+    delete its directory, also when a step fails.
+
+    Restore time is extracting the archives and the server's WAL replay up to the backup's
+    end; verification counts as validation time.
+    """
+    say = progress or (lambda _step: None)
+    manifest = BackupManifest.load(backup)
+    age = (datetime.now(UTC) - datetime.fromisoformat(manifest.created_at)).total_seconds()
+    say("verifying the backup files (pg_verifybackup)")
+    verified = _verify(backup)
+    say("extracting the backup and starting a scratch server")
+    with scratch_server(backup, manifest, parent=scratch_parent) as scratch:
+        result = await validate_restored(
+            scratch.url,
+            settings,
+            erased_subjects=erased_subjects,
+            manifest=manifest,
+            restore_s=scratch.restore_s,
+            backup_age_s=age,
+            progress=say,
+        )
+        say("stopping and deleting the scratch server")
+    phases = {"verify_s": verified.seconds, "restore_files_and_recovery_s": scratch.restore_s}
+    phases.update((k, v) for k, v in result.phases.items() if k != "restore_base_s")
+    return dataclasses.replace(
+        result,
+        report=ValidationReport([verified, *result.report.checks]),
+        validate_s=round(result.validate_s + verified.seconds, 3),
+        phases=phases,
+        backup_format=PHYSICAL,
+    )
+
+
+def _verify(backup: Path) -> Check:
+    started = time.perf_counter()
+    try:
+        passed, detail = True, verify_backup(backup)
+    except UnavailableError as exc:
+        passed, detail = False, str(exc)
+    return Check("backup files verified", passed, detail, round(time.perf_counter() - started, 3))
 
 
 async def validate_restored(

@@ -23,7 +23,7 @@ from pathlib import Path
 from psycopg.conninfo import make_conninfo
 
 from datalayer.errors import InvalidInputError
-from datalayer.operations.backup import DUMP_DIRECTORY, BackupManifest, libpq_url
+from datalayer.operations.backup import DUMP_DIRECTORY, PHYSICAL, BackupManifest, libpq_url
 from datalayer.operations.binaries import client_binary, run_client, run_client_async
 
 # About 7 KB a row for 1536-d vectors: 2GB holds the graph of ~250k embeddings.
@@ -78,6 +78,13 @@ def split_contents(directory: Path) -> tuple[list[str], list[str]]:
     """The dump's table of contents (``pg_restore --list``) as two use-lists: everything
     but the vector indexes the manifest names, and those indexes."""
     manifest = BackupManifest.load(directory)
+    if manifest.format == PHYSICAL:
+        raise InvalidInputError(
+            "a physical backup cannot be restored into an existing server: it is a whole "
+            "cluster (`backup validate` restores it into a scratch server of its own); "
+            "restore into an existing server from a logical backup",
+            field="backup",
+        )
     listing = run_client(
         [str(client_binary("pg_restore")), "--list", str(directory / DUMP_DIRECTORY)]
     )

@@ -319,6 +319,10 @@ class DrillResult:
     """Validation seconds that ran while the restore was still building vector indexes."""
     phases: dict[str, float] = field(default_factory=dict)
     """Seconds of each restore and validation stage, by name."""
+    backup_format: str = "directory"
+    """The restored backup's format: ``directory`` (pg_dump) or ``physical`` (a
+    pg_basebackup restored into a scratch server; its restore time is extracting the files
+    and replaying WAL, with no index to build)."""
 
     @property
     def rto_s(self) -> float:

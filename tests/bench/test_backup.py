@@ -14,6 +14,7 @@ import bench.__main__ as bench_main
 from bench.backup import (
     BackupRunConfig,
     measure_backup,
+    measure_physical_backup,
     render_backup_markdown,
     write_backup_results,
 )
@@ -124,3 +125,41 @@ def test_only_backup_runs_only_the_backup_benchmark(
     assert bench_main.main(["--quick", "--only", "backup", "--output-dir", str(tmp_path)]) == 0
     assert ran == ["quick"]
     assert json.loads((tmp_path / "backup.json").read_text())["rto_s"] == 2.0
+
+
+async def test_the_physical_figures_add_up_beside_the_logical_ones(
+    database_url: str, db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    dataset = build_dataset(GeneratorParams(dim=settings.embedding_dim), ROWS, 1)
+    progress = Progress(console=Console(quiet=True))
+    async with await AsyncConnection.connect(database_url) as connection:
+        await load_owners_and_recipes(connection, dataset, progress)
+        await build_hnsw_index(connection)
+
+    logical = await measure_backup(database_url, settings, tmp_path, jobs=2)
+    physical = await measure_physical_backup(database_url, settings, tmp_path)
+
+    assert physical["passed"], [c for c in physical["checks"] if not c["passed"]]
+    assert physical["checks"][0]["name"] == "backup files verified"
+    assert physical["rto_s"] == pytest.approx(
+        physical["restore_s"] + physical["validate_s"], abs=0.01
+    )
+    assert physical["rows_checked"] == logical["rows_checked"]
+    assert physical["size_mib"] > 0 and physical["backup_s"] > 0
+    assert physical["goal_met"] == (physical["rto_s"] <= 60)
+
+    results = {**logical, "physical": physical, "mode": "test", "recipes": ROWS}
+    write_backup_results({**results, "generated_at": "now"}, tmp_path)
+    stored = json.loads((tmp_path / "backup.json").read_text())
+    assert stored["rto_s"] == logical["rto_s"]
+    assert set(stored["physical"]) >= {
+        "backup_s",
+        "restore_s",
+        "validate_s",
+        "rto_s",
+        "rows_checked",
+        "size_mib",
+    }
+    markdown = (tmp_path / "backup.md").read_text()
+    assert "## Logical and physical backups side by side" in markdown
+    assert f"| **RTO s** | {logical['rto_s']} | {physical['rto_s']} |" in markdown

@@ -12,6 +12,7 @@ from datalayer.db import Database
 from datalayer.gdpr.erasure import erase_user
 from datalayer.gdpr.ledger import ledger_subjects
 from datalayer.operations.backup import BackupManifest, create_backup
+from datalayer.operations.physical import create_physical_backup
 from tests import factories
 from tests.integration.gdpr.support import populated_user
 
@@ -27,9 +28,10 @@ class BackedUp:
 
 
 async def populate_and_back_up(
-    db: Database, url: str, key: str, directory: Path, *, dim: int
+    db: Database, url: str, key: str, directory: Path, *, dim: int, physical: bool = False
 ) -> BackedUp:
-    """Three populated people and extra embeddings, a backup, then one person erased live."""
+    """Three populated people and extra embeddings, a backup (``physical``: a
+    ``pg_basebackup`` of the whole cluster), then one person erased live."""
     people = [await populated_user(db, key) for _ in range(3)]
     rng = random.Random(7)
     owner = people[0].user
@@ -49,7 +51,10 @@ async def populate_and_back_up(
                     source_text_hash=factories.sha256(recipe.title),
                 )
             )
-    manifest = create_backup(url, directory, jobs=2)
+    if physical:
+        manifest = create_physical_backup(url, directory)
+    else:
+        manifest = create_backup(url, directory, jobs=2)
     await erase_user(db, people[1].user.id, key)
     async with db.write_engine.connect() as connection:
         ledger = await ledger_subjects(connection)

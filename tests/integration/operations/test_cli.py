@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -80,3 +81,26 @@ async def test_maintenance_run_reports_each_task(database_url: str) -> None:
 
     unknown = cli(database_url, home, "maintenance", "run", "--task", "vacuum_full")
     assert unknown.returncode == 1 and "unknown maintenance task" in unknown.stdout
+
+
+async def test_physical_backup_create_validate_and_restore_refused(
+    db: Database, settings: Settings, database_url: str, postgres: PostgresHarness
+) -> None:
+    await populated_user(db, settings.audit_hash_key.get_secret_value())
+    home = Path(tempfile.mkdtemp(prefix="datalayer-backup-cli-"))
+    backup = home / "physical"
+
+    created = cli(database_url, home, "backup", "create", str(backup), "--format", "physical")
+    assert created.returncode == 0, created.stdout + created.stderr
+    assert json.loads((backup / "manifest.json").read_text())["format"] == "physical"
+
+    validated = cli(database_url, home, "backup", "validate", str(backup), env_metrics="emf")
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    assert "backup files verified" in validated.stdout and "RTO" in validated.stdout
+    assert emf_metrics(validated.stdout)["RestoreChecksFailed"] == [0.0]
+
+    with temporary_database(postgres, migrated=False) as target:
+        refused = cli(database_url, home, "backup", "restore", str(backup), "--target", target)
+    assert refused.returncode == 1
+    assert "cannot be restored into an existing server" in refused.stdout
+    shutil.rmtree(home, ignore_errors=True)
