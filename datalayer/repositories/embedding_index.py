@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
 
-from datalayer.repositories.embedding_copy import copy_rows
+from datalayer.repositories.embedding_copy import Chunk, copy_rows
 from datalayer.schemas.embeddings import BulkLoadOut
 from datalayer.settings import Settings
 
@@ -106,12 +107,12 @@ async def rebuild_vector_indexes(session: Any, settings: Settings, rows: int) ->
 
 async def load_blocks(
     session: Any,
-    blocks: list[memoryview],
+    chunks: Sequence[Chunk],
     loading: int,
     settings: Settings,
     rebuild_index: bool | None,
 ) -> BulkLoadOut:
-    """COPY ``blocks`` (``loading`` rows) in the session's transaction, with no statement
+    """COPY ``chunks`` (``loading`` rows) in the session's transaction, with no statement
     timeout, dropping and rebuilding the vector indexes around it when ``rebuild_index``
     says so (``None``: :func:`should_rebuild` decides)."""
     await session.execute(text("SELECT set_config('statement_timeout', '0', true)"))
@@ -120,7 +121,7 @@ async def load_blocks(
         rebuild_index = should_rebuild(loading, existing)
     dropped = await drop_vector_indexes(session, settings) if rebuild_index else []
     started = time.perf_counter()
-    await copy_rows(session, blocks)
+    await copy_rows(session, chunks)
     copy_s = time.perf_counter() - started
     build_s = None
     if dropped:

@@ -32,7 +32,7 @@ from datalayer.metric_names import Metric
 from datalayer.observability.emitter import metrics
 from datalayer.observability.recall import RecallSampler
 from datalayer.repositories.caching import invalidations, recipe_updated
-from datalayer.repositories.embedding_copy import encode_rows
+from datalayer.repositories.embedding_copy import checked_chunks
 from datalayer.repositories.embedding_index import load_blocks
 from datalayer.repositories.embedding_sql import (
     BATCH_SEARCH,
@@ -165,8 +165,11 @@ class EmbeddingRepository:
     ) -> BulkLoadOut:
         """Load many embeddings with binary COPY in one transaction.
 
-        Every vector is validated first; one bad row loads nothing. The load has no statement
-        timeout: it lasts as long as its rows need.
+        Every vector is validated first, before anything is sent; one bad row loads nothing
+        and its error names it (``rows[73000].embedding contains NaN or infinity``). A row
+        the database refuses (a recipe that does not exist or has another owner) fails the
+        whole load the same way. The load has no statement timeout: it lasts as long as its
+        rows need.
 
         ``rebuild_index`` chooses how the vector indexes take the new rows. ``True`` drops
         them before the COPY and rebuilds them after it, in the same transaction (with
@@ -185,11 +188,11 @@ class EmbeddingRepository:
             )
         batch_size = bounded_int(batch_size, "batch_size", low=1, high=100_000)
         parsed = [parse(EmbeddingIn, item) for item in rows]
-        blocks = encode_rows(parsed, self._dim, batch_size)
+        chunks = checked_chunks(parsed, self._dim, batch_size)
         if not parsed:
             return BulkLoadOut(rows=0, rebuilt_indexes=[], copy_s=0.0, index_build_s=None)
         async with self._db.transaction() as session:
-            done = await load_blocks(session, blocks, len(parsed), self._settings, rebuild_index)
+            done = await load_blocks(session, chunks, len(parsed), self._settings, rebuild_index)
             if (pending := invalidations(session)) is not None:
                 if len(parsed) > MAX_SCOPED_INVALIDATIONS:
                     pending.everything()  # one increment instead of one per loaded row

@@ -4,6 +4,7 @@ exactly as defined, by the application's own role, all or nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -167,6 +168,84 @@ async def test_a_failed_load_keeps_the_indexes_and_loads_nothing(
     with pytest.raises(InvalidInputError):
         await EmbeddingRepository(db, settings).bulk_load(rows, rebuild_index=True)
     assert await vector_indexes(db) == before  # same index, same oid: the drop rolled back
+    assert await embedding_count(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (np.full(DIM, np.nan), "contains NaN or infinity"),
+        (np.ones(DIM - 1), f"has {DIM - 1} dimensions, expected {DIM}"),
+        (np.zeros(DIM), "is a zero vector"),
+    ],
+)
+async def test_a_bad_vector_deep_in_a_large_load_is_named_and_nothing_is_written(
+    db: Database, settings: Settings, bad: np.ndarray, message: str
+) -> None:
+    owner, ids = await recipes_of(db, 12_000)
+    vector = np.ones(DIM, dtype=np.float32)  # one array for every row: the test stays small
+    rows = [
+        EmbeddingIn(
+            recipe_id=recipe_id,
+            user_id=owner,
+            embedding=vector,
+            model="m",
+            model_version="1",
+            source_text_hash=HASH,
+        )
+        for recipe_id in ids
+    ]
+    rows[11_000] = rows[11_000].model_copy(update={"embedding": bad})
+    before = await vector_indexes(db)
+    with pytest.raises(InvalidInputError, match=rf"^rows\[11000\]\.embedding {message}"):
+        await EmbeddingRepository(db, settings).bulk_load(rows, batch_size=1000, rebuild_index=True)
+    assert await vector_indexes(db) == before
+    assert await embedding_count(db) == 0
+
+
+async def test_a_load_in_many_chunks_writes_every_row_as_given(
+    db: Database, settings: Settings
+) -> None:
+    owner, ids = await recipes_of(db, 25)
+    rows = [
+        row.model_copy(update={"model": f"m{index % 2}", "model_version": f"{index % 3}"})
+        for index, row in enumerate(rows_for(owner, ids))
+    ]
+    done = await EmbeddingRepository(db, settings).bulk_load(rows, batch_size=4)
+    assert done.rows == 25
+    async with db.transaction() as session:
+        stored = {
+            row.recipe_id: row
+            for row in await session.execute(
+                text(
+                    "SELECT id, recipe_id, user_id, embedding::text AS vector, model, "
+                    "model_version, source_text_hash, is_stale FROM recipe_embeddings"
+                )
+            )
+        }
+    assert set(stored) == set(ids)
+    for row in rows:
+        found = stored[row.recipe_id]
+        assert (found.user_id, found.model, found.model_version, found.source_text_hash) == (
+            owner,
+            row.model,
+            row.model_version,
+            HASH,
+        )
+        assert not found.is_stale
+        assert np.allclose(np.array(json.loads(found.vector)), row.embedding, atol=1e-6)
+    assert len({row.id for row in stored.values()}) == 25
+    assert {row.id.version for row in stored.values()} == {4}
+
+
+async def test_an_unknown_recipe_in_a_late_chunk_loads_nothing(
+    db: Database, settings: Settings
+) -> None:
+    owner, ids = await recipes_of(db, 30)
+    rows = rows_for(owner, ids)
+    rows[28] = rows[28].model_copy(update={"recipe_id": uuid.uuid4()})  # no such recipe
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        await EmbeddingRepository(db, settings).bulk_load(rows, batch_size=5)
     assert await embedding_count(db) == 0
 
 
