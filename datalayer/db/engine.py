@@ -29,6 +29,7 @@ from datalayer.db.credentials import (
     credentials_provider,
     install_credentials,
 )
+from datalayer.db.liveness import install_liveness_check
 from datalayer.db.retry import DEFAULT_READ_RETRY, ReadRetryPolicy
 from datalayer.db.routing import (
     ConsistencyScope,
@@ -78,7 +79,8 @@ def create_engine_for(
 ) -> AsyncEngine:
     """An async engine with the pool, timeouts and credentials of ``settings``.
 
-    Every connection gets ``DATABASE_CONNECT_TIMEOUT_S``. The statement and
+    Every connection gets ``DATABASE_CONNECT_TIMEOUT_S``; one the server has closed is
+    replaced when the pool hands it out (:mod:`datalayer.db.liveness`). The statement and
     idle-in-transaction timeouts go in the startup ``options``; PgBouncer refuses (or
     drops) that parameter, so in PgBouncer mode they are set at the start of every
     transaction instead, in one ``set_config`` round trip, and server-side prepared
@@ -100,10 +102,10 @@ def create_engine_for(
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_pool_timeout,
         pool_recycle=settings.database_pool_recycle,
-        pool_pre_ping=True,
         echo=settings.database_echo,
         connect_args=connect_args,
     )
+    install_liveness_check(engine)
     if settings.database_pgbouncer and timeouts:
         _set_per_transaction(engine, timeouts)
     credentials = credentials or credentials_provider(settings)
