@@ -221,9 +221,9 @@ def _other_sections(results: dict[str, Any]) -> list[str]:
         f"## Repository vs raw psycopg (same SQL, ef_search={repo_raw['ef_search']})",
         "",
         "Both send the same statements the same way: settings and search pipelined in one "
-        "round trip and one implicit transaction. The repository adds validation, the pool "
-        "checkout (with "
-        "its pre-ping), routing, retries, metrics and the result models.",
+        "round trip and one implicit transaction, each query through both, which one first "
+        "alternating. The repository adds validation, the pool checkout (its liveness check "
+        "costs no round trip), routing, retries, metrics and the result models.",
         "",
         *_table(
             ["Path", "p50 ms", "p95 ms"],

@@ -5,8 +5,8 @@
 runs exactly the same SQL text with the same parameters, and sends them the same way
 (:func:`~datalayer.repositories.similarity.send_pipelined`: one round trip, one implicit
 transaction). What the raw path leaves
-out is the repository's own work: validation, pool checkout (with its ping), routing,
-retries, metrics and the result models.
+out is the repository's own work: validation, pool checkout, routing, retries, metrics and
+the result models.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolProxiedConnection
 
 from datalayer.cache import CacheKey, Loaded, PendingInvalidations, TieredCache, freeze
 from datalayer.db.credentials import (
@@ -29,6 +30,8 @@ from datalayer.db.credentials import (
     credentials_provider,
     install_credentials,
 )
+from datalayer.db.driver import TIMEOUTS_PER_TRANSACTION, lend
+from datalayer.db.liveness import install_liveness_check
 from datalayer.db.retry import DEFAULT_READ_RETRY, ReadRetryPolicy
 from datalayer.db.routing import (
     ConsistencyScope,
@@ -78,7 +81,8 @@ def create_engine_for(
 ) -> AsyncEngine:
     """An async engine with the pool, timeouts and credentials of ``settings``.
 
-    Every connection gets ``DATABASE_CONNECT_TIMEOUT_S``. The statement and
+    Every connection gets ``DATABASE_CONNECT_TIMEOUT_S``; one the server has closed is
+    replaced when the pool hands it out (:mod:`datalayer.db.liveness`). The statement and
     idle-in-transaction timeouts go in the startup ``options``; PgBouncer refuses (or
     drops) that parameter, so in PgBouncer mode they are set at the start of every
     transaction instead, in one ``set_config`` round trip, and server-side prepared
@@ -100,10 +104,10 @@ def create_engine_for(
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_pool_timeout,
         pool_recycle=settings.database_pool_recycle,
-        pool_pre_ping=True,
         echo=settings.database_echo,
         connect_args=connect_args,
     )
+    install_liveness_check(engine)
     if settings.database_pgbouncer and timeouts:
         _set_per_transaction(engine, timeouts)
     credentials = credentials or credentials_provider(settings)
@@ -122,6 +126,8 @@ def _set_per_transaction(engine: AsyncEngine, timeouts: dict[str, int]) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _apply(connection: Connection) -> None:
         connection.exec_driver_sql(statement)
+
+    TIMEOUTS_PER_TRANSACTION.add(engine.sync_engine)
 
 
 class Database:
@@ -282,6 +288,30 @@ class Database:
                     raise
         async with _unit_of_work(self._write_sessions) as session:
             yield session
+
+    @asynccontextmanager
+    async def driver_read(self) -> AsyncIterator[PoolProxiedConnection]:
+        """A pooled connection for one read sent through psycopg itself, routed as
+        :meth:`read_transaction` routes (replica failures included), without its session.
+
+        The connection is idle: statements sent without a transaction run in autocommit
+        or in an implicit one (a pipeline up to its Sync). See :mod:`datalayer.db.driver`.
+        """
+        for replica in self.routing.read_candidates():
+            connected = False
+            try:
+                async with lend(replica.engine, replica.sessions) as connection:
+                    connected = True
+                    yield connection
+                return
+            except DataLayerError as exc:
+                if connected and not isinstance(exc, UnavailableError):
+                    raise
+                self.routing.mark_down(replica)
+                if connected:
+                    raise
+        async with lend(self.write_engine, self._write_sessions) as connection:
+            yield connection
 
     async def dispose(self) -> None:
         await self.routing.aclose()

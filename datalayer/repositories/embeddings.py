@@ -50,9 +50,10 @@ from datalayer.repositories.similarity import (
     SearchPlan,
     assess,
     driver_connection,
-    run_pipelined,
     search_plan,
+    send_pipelined,
     with_ef_search,
+    with_vectors,
 )
 from datalayer.schemas.common import as_uuid, bounded_int, parse, parse_value
 from datalayer.schemas.embeddings import (
@@ -283,10 +284,10 @@ class EmbeddingRepository:
             hydrate=hydrate,
         )
         started = time.perf_counter()
-        async with self._db.read_transaction() as session:
-            if ef_search is None:
-                plan = with_ef_search(plan, await self._ef_search.current(session))
-            rows = await run_pipelined(session, plan)
+        if ef_search is None:
+            plan = with_ef_search(plan, await self._ef_search.resolve(self._db.read_transaction))
+        async with self._db.driver_read() as connection:
+            rows = await send_pipelined(await with_vectors(connection), plan, plan.params)
         metrics.observe(Metric.VECTOR_SEARCH_LATENCY, (time.perf_counter() - started) * 1000)
         stats = PoolStats.of(rows)
         found = [row[STATS_COLUMNS:] for row in rows if row[STATS_COLUMNS] is not None]
@@ -379,10 +380,10 @@ class EmbeddingRepository:
             resolved_ef,
         )
         pools: list[list[tuple[Any, ...]]] = [[] for _ in query_embeddings]
-        async with self._db.read_transaction() as session:
-            if ef_search is None:
-                plan = with_ef_search(plan, await self._ef_search.current(session))
-            rows = await run_pipelined(session, plan)
+        if ef_search is None:
+            plan = with_ef_search(plan, await self._ef_search.resolve(self._db.read_transaction))
+        async with self._db.driver_read() as connection:
+            rows = await send_pipelined(await with_vectors(connection), plan, plan.params)
         for index, recipe_id, distance, kept, _ in rows:
             pools[index].append((recipe_id, distance, kept))
         table_rows = int(rows[0][4]) if rows else 0

@@ -2,9 +2,9 @@
 
 ``HNSW_EF_SEARCH`` set in the environment wins. Otherwise the newest row of
 ``vector_search_tuning`` for the index (written by ``python -m datalayer vector tune``),
-else the settings' default. The stored value is read inside a search's own transaction at
-most once per :data:`TTL_S` per resolver (one per repository, so one per process in an
-application), so a re-tune is picked up within minutes and no search pays a query for it.
+else the settings' default. The stored value is read at most once per :data:`TTL_S` per
+resolver (one per repository, so one per process in an application), so a re-tune is
+picked up within minutes and no search pays a query for it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
@@ -65,14 +66,25 @@ class TunedEfSearch:
             return self._override
         return self._default if self._value is None else self._value
 
+    async def resolve(
+        self, reading: Callable[[], AbstractAsyncContextManager[AsyncSession]]
+    ) -> int:
+        """The ef_search to use; when the cached value is older than the TTL, reads the
+        stored one in a transaction of its own from ``reading`` (the database's
+        ``read_transaction``; see :meth:`current`)."""
+        fresh = self._fresh(self._clock())
+        if fresh is not None:
+            return fresh
+        async with reading() as session:
+            return await self.current(session)
+
     async def current(self, session: AsyncSession) -> int:
         """The ef_search to use; reads the stored value through ``session`` when the cached
         one is older than the TTL (concurrent searches meanwhile keep the cached one)."""
-        if self._override is not None:
-            return self._override
         now = self._clock()
-        if self._value is not None and (now < self._expires or self._refreshing):
-            return self._value
+        fresh = self._fresh(now)
+        if fresh is not None:
+            return fresh
         self._refreshing = True
         try:
             self._value, ttl = await self._read(session)
@@ -80,6 +92,14 @@ class TunedEfSearch:
         finally:
             self._refreshing = False
         return self._value
+
+    def _fresh(self, now: float) -> int | None:
+        """The value to use without a read, or None when it must be read."""
+        if self._override is not None:
+            return self._override
+        if self._value is not None and (now < self._expires or self._refreshing):
+            return self._value
+        return None
 
     async def _read(self, session: AsyncSession) -> tuple[int, float]:
         try:

@@ -110,7 +110,12 @@ async def driver_connection(session: Any) -> Any:
     """The session's psycopg connection, with pgvector's adapters registered (once per
     connection), so numpy vectors travel in binary instead of as 1536-number literals."""
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
+    return await with_vectors(await connection.get_raw_connection())
+
+
+async def with_vectors(raw: Any) -> Any:
+    """The psycopg connection of the pooled connection ``raw`` (see
+    :meth:`~datalayer.db.Database.driver_read`), pgvector's adapters registered once."""
     if not raw.info.get("pgvector_adapters"):
         await register_vector_async(raw.driver_connection)
         raw.info["pgvector_adapters"] = True

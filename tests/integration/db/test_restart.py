@@ -1,8 +1,9 @@
 """PostgreSQL restarted (``pg_ctl restart -m fast``) in the middle of a stream of writes.
 
 Directly and through a real PgBouncer in transaction mode: no acknowledged write is lost,
-and the first write after the server is back succeeds quickly (pool_pre_ping replaces the
-dead pooled connections; SQLAlchemy's pool has no reconnect backoff). The figures are
+and the first write after the server is back succeeds quickly (a disconnect invalidates the
+pool, and the pool replaces connections the server closed when it hands them out, see
+``datalayer.db.liveness``; SQLAlchemy's pool has no reconnect backoff). The figures are
 printed (run with ``-s``) for the issue note.
 """
 

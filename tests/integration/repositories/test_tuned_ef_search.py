@@ -47,14 +47,16 @@ async def store_tuning(db: Database, ef_search: int, index: str = HNSW_INDEX) ->
 def sent_plans(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[SearchPlan]]:
     """The plans the repository sends (each one still sent, through the real function)."""
     seen: list[SearchPlan] = []
-    send = embeddings_module.run_pipelined
+    send = embeddings_module.send_pipelined
 
-    async def recording(session: Any, plan: SearchPlan) -> list[tuple[Any, ...]]:
+    async def recording(
+        connection: Any, plan: SearchPlan, params: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
         seen.append(plan)
-        return await send(session, plan)
+        return await send(connection, plan, params)
 
     with monkeypatch.context() as patch:
-        patch.setattr(embeddings_module, "run_pipelined", recording)
+        patch.setattr(embeddings_module, "send_pipelined", recording)
         yield seen
 
 
