@@ -67,11 +67,18 @@ def owners(seed: int, *, recipes: int, users: int) -> np.ndarray:
 
 
 def ideal_levels(
-    sequences: Sequence[Operations], recipe_owners: np.ndarray, *, measured_from: int = 0
+    sequences: Sequence[Operations],
+    recipe_owners: np.ndarray,
+    *,
+    measured_from: int = 0,
+    measured_until: int | None = None,
 ) -> dict[str, int]:
-    """L1 hits, L2 hits and misses of a perfect cache, counted from ``measured_from`` on;
-    ``first_reads`` of the misses are a key's first read anywhere, the others follow a write.
+    """L1 hits, L2 hits and misses of a perfect cache, counted for the operations at
+    indexes ``measured_from`` to ``measured_until`` (excluded; None: the end) of every
+    process; ``first_reads`` of the misses are a key's first read anywhere, the others
+    follow a write.
     """
+    until = max(len(ops) for ops in sequences) if measured_until is None else measured_until
     versions: dict[str, int] = {}
     shared: dict[str, tuple[int, ...]] = {}
     local: list[dict[str, tuple[int, ...]]] = [{} for _ in sequences]
@@ -104,11 +111,11 @@ def ideal_levels(
                 level = "l2"
             else:
                 level = "miss"
-                if index >= measured_from and key not in shared:
+                if measured_from <= index < until and key not in shared:
                     counts["first_reads"] += 1
                 shared[key] = tag
             local[process][key] = tag
-            if index >= measured_from:
+            if measured_from <= index < until:
                 counts[level] += 1
     return counts
 

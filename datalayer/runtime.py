@@ -82,13 +82,15 @@ class DataLayer:
         )
 
     async def start(self) -> None:
-        """Start the cache's invalidation subscriber (``async with`` does it for you).
+        """Start the cache's invalidation subscriber and metrics (``async with`` does it for you).
 
         Without it the cache still answers correctly, but with Redis configured L1 stays
         off until the subscription is up.
         """
         if self.cache is not None:
             await self.cache.start()
+        if self.cache_metrics is not None:
+            self.cache_metrics.start()
 
     async def warm_user(self, user_id: uuid.UUID) -> int:
         """Load a user's frequently read data into the cache (seed 000's warming): the

@@ -61,6 +61,8 @@ class InvalidationSubscriber:
         """Subscribed, and Redis answered lately (False from a loss until resubscribed)."""
         self.losses = 0
         """How many times the subscription was lost (each emptied L1 and fenced L2)."""
+        self.failed_acknowledgements = 0
+        """Invalidations applied here whose acknowledgement could not be sent in time."""
         self.connected = asyncio.Event()
         self._fresh_until = 0.0
         self._stopping = False
@@ -147,5 +149,12 @@ class InvalidationSubscriber:
         if body.get("origin") != self._origin:
             self._on_scopes([str(scope) for scope in body.get("scopes", [])])
         if isinstance(body.get("ack"), str):
-            async with asyncio.timeout(self._timeout_s):
-                await self._store.acknowledge(body["ack"], self._origin)
+            # The scopes are already dropped here, so a late or failed acknowledgement only
+            # makes the writer wait out its bound; it is no reason to empty L1 and fence L2
+            # (a stall of the event loop during this call times it out).
+            try:
+                async with asyncio.timeout(self._timeout_s):
+                    await self._store.acknowledge(body["ack"], self._origin)
+            except (RedisError, OSError, TimeoutError) as exc:
+                self.failed_acknowledgements += 1
+                log.info("cache invalidation not acknowledged: %s", type(exc).__name__)

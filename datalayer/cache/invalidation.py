@@ -38,7 +38,7 @@ def recipe_updated_scopes(recipe_id: UUID | str, owner_id: UUID | str | None) ->
     """A recipe (or its ingredients, embedding) changed, was created or deleted.
 
     Invalidates the recipe's own entries, the owner's recipe lists, and every answer
-    computed over the catalog (search results, similarity matches, recommendations).
+    computed over the catalog (search results).
     """
     scopes = [recipe_scope(recipe_id), CATALOG_SCOPE]
     if owner_id is not None:
@@ -47,7 +47,7 @@ def recipe_updated_scopes(recipe_id: UUID | str, owner_id: UUID | str | None) ->
 
 
 def taste_profile_updated_scopes(user_id: UUID | str) -> list[str]:
-    """A taste profile changed: it, and the user's recommendations and similarity matches."""
+    """A taste profile changed: the profile, and whatever is derived from it."""
     return [taste_scope(user_id)]
 
 

@@ -3,7 +3,7 @@
 An entry is valid only while none of its *scopes* has been invalidated since it was filled:
 every scope has a version in Redis, and invalidating a scope is one atomic increment of
 that version (no ``KEYS``/``SCAN``). ``user:{id}`` covers everything cached for one user,
-``catalog`` every answer computed over many recipes (search, similarity, recommendations).
+``catalog`` every answer computed over many recipes (search results).
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ class DataType(StrEnum):
     RECIPE_EMBEDDINGS = "recipe_embeddings"
     PARSED_INGREDIENTS = "parsed_ingredients"
     SEARCH_RESULTS = "search_results"
-    RECOMMENDATIONS = "recommendations"
-    SIMILARITY_MATCHES = "similarity_matches"
 
 
 TTL_SECONDS: Final[dict[DataType, int]] = {
@@ -38,15 +36,13 @@ TTL_SECONDS: Final[dict[DataType, int]] = {
     DataType.RECIPE_EMBEDDINGS: 86400,
     DataType.PARSED_INGREDIENTS: 3600,
     DataType.SEARCH_RESULTS: 900,
-    DataType.RECOMMENDATIONS: 1800,
-    DataType.SIMILARITY_MATCHES: 3600,
 }
 """L2 (Redis) TTL per data type; L1 keeps an entry at most ``CACHE_L1_TTL_S``."""
 
 GLOBAL_SCOPE: Final = "*"
 """Scope every key depends on: invalidating it drops the whole cache in one operation."""
 CATALOG_SCOPE: Final = "catalog"
-"""Scope of answers computed over many recipes (search, similarity, recommendations)."""
+"""Scope of answers computed over many recipes (search results)."""
 
 
 def user_scope(user_id: UUID | str) -> str:
@@ -138,21 +134,3 @@ def parsed_ingredients(recipe_id: UUID | str) -> CacheKey:
 def search_results(fingerprint: str) -> CacheKey:
     """A search answer; ``fingerprint`` identifies the query and its parameters."""
     return CacheKey(DataType.SEARCH_RESULTS, fingerprint, (CATALOG_SCOPE,))
-
-
-def recommendations(user_id: UUID | str, variant: str = "default") -> CacheKey:
-    """Recommendations for a user (depend on the taste profile and on the catalog)."""
-    return CacheKey(
-        DataType.RECOMMENDATIONS,
-        f"{user_id}:{variant}",
-        (user_scope(user_id), taste_scope(user_id), CATALOG_SCOPE),
-    )
-
-
-def similarity_matches(user_id: UUID | str, fingerprint: str) -> CacheKey:
-    """Similarity matches computed for a user (taste) over the catalog."""
-    return CacheKey(
-        DataType.SIMILARITY_MATCHES,
-        f"{user_id}:{fingerprint}",
-        (user_scope(user_id), taste_scope(user_id), CATALOG_SCOPE),
-    )

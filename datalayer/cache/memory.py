@@ -1,10 +1,11 @@
-"""L1: a per-process LRU bounded by the serialized size of its entries (cachetools).
+"""L1: a per-process LRU bounded by the serialized size of its entries.
 
-A hit is one dictionary lookup, an expiry comparison and a check of the entry's scopes:
-entries carry their own expiry time (checked on read; an expired entry is dropped then, or
-evicted by the LRU when space is needed) because cachetools' ``TLRUCache`` costs several
-microseconds per read, most of the time budget of an L1 hit. Values are stored as they are
-given: the tiered cache freezes them first (:mod:`datalayer.cache.frozen`).
+A hit is one dictionary lookup, an expiry comparison, a check of the entry's scopes and a
+``move_to_end``: entries carry their own expiry time (checked on read; an expired entry is
+dropped then, or evicted by the LRU when space is needed). The LRU is an ``OrderedDict``
+with the byte count kept alongside, not a cachetools cache, whose Python-level lookup and
+reordering cost more than the rest of a hit together. Values are stored as they are given:
+the tiered cache freezes them first (:mod:`datalayer.cache.frozen`).
 
 Invalidation never walks the entries. Each invalidated scope is stamped with a tick of a
 local clock in a bounded log; an entry remembers the tick at which its load *started* and
@@ -22,8 +23,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cachetools import LRUCache
-
 _MAX_TRACKED_SCOPES = 100_000
 
 
@@ -36,15 +35,12 @@ class _Entry:
     expires_at: float
 
 
-def _entry_size(entry: _Entry) -> int:
-    return entry.size
-
-
 class MemoryCache:
     """The in-process level; every method is synchronous and cheap (no I/O)."""
 
     def __init__(self, max_bytes: int, *, max_tracked_scopes: int = _MAX_TRACKED_SCOPES) -> None:
-        self._entries: LRUCache[str, _Entry] = LRUCache(maxsize=max_bytes, getsizeof=_entry_size)
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()  # least recently used first
+        self._bytes = 0
         self._max_bytes = max_bytes
         self._clock = 0
         # scope -> (tick of its last invalidation, highest source position invalidated)
@@ -59,15 +55,22 @@ class MemoryCache:
 
     def get(self, key: str) -> tuple[bool, Any]:
         """``(True, value)`` when a valid entry exists, else ``(False, None)``."""
-        try:
-            entry = self._entries[key]
-        except KeyError:
+        entry = self._entries.get(key)
+        if entry is None:
             return False, None
         if entry.expires_at <= time.monotonic():
-            self._entries.pop(key, None)
+            self.discard(key)
             return False, None
-        if not self._still_valid(entry.scopes, entry.started_tick):
+        started = entry.started_tick
+        if started < self._floor_tick:
             return False, None
+        invalidated = self._invalidated
+        if invalidated:  # _still_valid inlined: this is most of an L1 hit
+            for scope in entry.scopes:
+                mark = invalidated.get(scope)
+                if mark is not None and mark[0] > started:
+                    return False, None
+        self._entries.move_to_end(key)
         return True, entry.value
 
     def put(
@@ -93,7 +96,12 @@ class MemoryCache:
             return False
         if size > self._max_bytes:
             return False
+        self.discard(key)
         self._entries[key] = _Entry(value, size, started_tick, scopes, time.monotonic() + ttl_s)
+        self._bytes += size
+        while self._bytes > self._max_bytes:
+            _key, evicted = self._entries.popitem(last=False)
+            self._bytes -= evicted.size
         return True
 
     def unchanged_since(self, scopes: tuple[str, ...], tick: int) -> bool:
@@ -114,19 +122,22 @@ class MemoryCache:
 
     def discard(self, key: str) -> None:
         """Drop the entry of ``key`` now (its bytes, not just its validity)."""
-        self._entries.pop(key, None)
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry.size
 
     def discard_prefixed(self, prefixes: tuple[str, ...]) -> None:
         """Drop every entry whose key starts with one of ``prefixes``."""
         if prefixes:
             for key in [key for key in self._entries if key.startswith(prefixes)]:
-                self._entries.pop(key, None)
+                self.discard(key)
 
     def invalidate_all(self) -> None:
         """Drop everything, including fills still running."""
         self._clock += 1
         self._floor_tick = self._clock
         self._entries.clear()
+        self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -134,7 +145,7 @@ class MemoryCache:
     @property
     def size_bytes(self) -> int:
         """Sum of the entries' serialized sizes."""
-        return int(self._entries.currsize)
+        return self._bytes
 
     def _still_valid(self, scopes: tuple[str, ...], started_tick: int) -> bool:
         if started_tick < self._floor_tick:

@@ -88,6 +88,11 @@ class CacheStats:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
+    def live(self, data_type: DataType | None) -> TypeCounters:
+        """The counters of ``data_type`` themselves (they keep counting; do not change them):
+        cheaper than :meth:`snapshot` for telling what one read did."""
+        return self._counters[data_type]
+
     def snapshot(self) -> dict[DataType | None, TypeCounters]:
         """A copy of the counters, per data type (``None``: errors outside any read)."""
         return {data_type: replace(counters) for data_type, counters in self._counters.items()}

@@ -50,6 +50,7 @@ class TieredCache:
         self.config = config
         self.stats = stats or CacheStats()
         self.l1 = MemoryCache(config.l1_max_bytes)
+        self._disabled = config.disabled_types
         self.origin = secrets.token_hex(8)
         self.breaker = CircuitBreaker(config.breaker_cooldown_s)
         self._guard = RedisGuard(self.breaker, self.stats, config.redis_timeout_s)
@@ -180,7 +181,10 @@ class TieredCache:
 
     def _from_l1(self, key: CacheKey) -> Any:
         """The L1 value of ``key`` (counted as a hit), or ``_MISSING``: the hot path."""
-        if key.data_type in self.config.disabled_types or not self.l1_usable:
+        if self._disabled and key.data_type in self._disabled:
+            return _MISSING
+        subscriber = self._subscriber  # l1_usable, inlined
+        if subscriber is not None and (not subscriber.fresh or self.delivery.has_undelivered):
             return _MISSING
         found, value = self.l1.get(key.name)
         if not found:
@@ -265,7 +269,7 @@ class TieredCache:
         if payload is None:
             return tag, None, token
         try:
-            value = freeze(decode(payload, adapter))
+            value = decode(payload, adapter)
         except PayloadError:
             self.stats.record(CacheEvent.ERROR, key.data_type)
             raise BadPayload(tag) from None

@@ -1,38 +1,81 @@
-"""Cache counters as metrics: every hit, miss and error of a cache, per data type."""
+"""Cache counters as metrics: hits, misses and errors of a cache, per data type.
+
+A cache read costs a few microseconds, so it records nothing but an integer increment
+(:class:`~datalayer.cache.CacheStats`); this module turns the counters into metric points
+in bulk: the growth of each counter since the last publication, as one point per metric and
+data type. It publishes when the emitter flushes (the end of a Lambda invocation), every
+``interval_s`` while started (containers, where Prometheus pulls), and when detached.
+"""
 
 from __future__ import annotations
 
-from datalayer.cache import CacheEvent, DataType, TieredCache
+import asyncio
+
+from datalayer.cache import DataType, TieredCache, TypeCounters
 from datalayer.metric_names import Metric
 from datalayer.observability.emitter import Metrics, metrics
 
-_METRIC = {
-    CacheEvent.L1_HIT: Metric.CACHE_L1_HITS,
-    CacheEvent.L2_HIT: Metric.CACHE_L2_HITS,
-    CacheEvent.MISS: Metric.CACHE_MISSES,
-    CacheEvent.ERROR: Metric.CACHE_ERRORS,
-}
+PUBLISH_INTERVAL_S = 10.0
+"""How often a started :class:`CacheMetrics` publishes (a CloudWatch minute holds six)."""
+
+_FIELDS = (
+    ("l1_hits", Metric.CACHE_L1_HITS),
+    ("l2_hits", Metric.CACHE_L2_HITS),
+    ("misses", Metric.CACHE_MISSES),
+    ("errors", Metric.CACHE_ERRORS),
+)
 
 
 class CacheMetrics:
-    """Subscribes to ``cache.stats`` and emits ``CacheL1Hits``, ``CacheL2Hits``,
-    ``CacheMisses`` and ``CacheErrors`` with the ``data_type`` breakdown (errors outside a
-    read carry no data type)."""
+    """Publishes ``CacheL1Hits``, ``CacheL2Hits``, ``CacheMisses`` and ``CacheErrors`` of
+    ``cache`` with the ``data_type`` breakdown (errors outside a read carry no data type).
 
-    def __init__(self, cache: TieredCache, *, emitter: Metrics = metrics) -> None:
+    Counts from construction on; call :meth:`publish` to record what accumulated now.
+    """
+
+    def __init__(
+        self,
+        cache: TieredCache,
+        *,
+        emitter: Metrics = metrics,
+        interval_s: float = PUBLISH_INTERVAL_S,
+    ) -> None:
         self._cache = cache
         self._emitter = emitter
-        cache.stats.subscribe(self._on_event)
+        self._interval_s = interval_s
+        self._published: dict[DataType | None, TypeCounters] = cache.stats.snapshot()
+        self._task: asyncio.Task[None] | None = None
+        emitter.before_flush(self.publish)
 
-    def _on_event(self, event: CacheEvent, data_type: DataType | None) -> None:
-        metric = _METRIC.get(event)
-        if metric is None:
-            return
-        if data_type is None:
-            self._emitter.count(metric)
-        else:
-            self._emitter.count(metric, data_type=data_type.value)
+    def publish(self) -> None:
+        """Record how much each counter grew since the last publication (nothing if not)."""
+        current = self._cache.stats.snapshot()
+        for data_type, counters in current.items():
+            before = self._published.get(data_type) or TypeCounters()
+            for field, metric in _FIELDS:
+                grown = getattr(counters, field) - getattr(before, field)
+                if grown <= 0:
+                    continue
+                if data_type is None:
+                    self._emitter.count(metric, grown)
+                else:
+                    self._emitter.count(metric, grown, data_type=data_type.value)
+        self._published = current
+
+    def start(self) -> None:
+        """Publish every ``interval_s`` from a task of the running event loop."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._every_interval(), name="cache-metrics")
+
+    async def _every_interval(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            self.publish()
 
     def detach(self) -> None:
-        """Stop emitting."""
-        self._cache.stats.unsubscribe(self._on_event)
+        """Publish what is left and stop publishing."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self._emitter.remove_before_flush(self.publish)
+        self.publish()

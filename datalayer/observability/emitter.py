@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -108,6 +108,7 @@ class Metrics:
         self._backend: Backend = backend or NoOpBackend()
         self._environment = environment
         self._lock = threading.Lock()
+        self._before_flush: list[Callable[[], None]] = []
 
     @property
     def backend(self) -> Backend:
@@ -120,7 +121,10 @@ class Metrics:
         return self._environment
 
     def configure(self, backend: Backend, *, environment: str) -> None:
-        """Send later points to ``backend``, tagged with ``environment`` (flushes the old one)."""
+        """Send later points to ``backend``, tagged with ``environment`` (flushes the old one,
+        after the :meth:`before_flush` producers recorded their points on it)."""
+        for producer in list(self._before_flush):
+            producer()
         with self._lock:
             previous, self._backend, self._environment = self._backend, backend, environment
         previous.flush()
@@ -148,8 +152,23 @@ class Metrics:
         self._record(metric, Kind.GAUGE, value, breakdown)
 
     def flush(self) -> None:
-        """Publish buffered points (call at the end of a Lambda invocation)."""
+        """Publish buffered points (call at the end of a Lambda invocation).
+
+        Producers registered with :meth:`before_flush` record their points first.
+        """
+        for producer in list(self._before_flush):
+            producer()
         self._backend.flush()
+
+    def before_flush(self, producer: Callable[[], None]) -> None:
+        """Call ``producer`` at the start of every :meth:`flush`: for counts aggregated in
+        memory (the cache's hits) that are recorded in bulk rather than one call each."""
+        self._before_flush.append(producer)
+
+    def remove_before_flush(self, producer: Callable[[], None]) -> None:
+        """Stop calling ``producer`` (no-op when it is not registered)."""
+        if producer in self._before_flush:
+            self._before_flush.remove(producer)
 
     def _record(self, metric: Metric, kind: Kind, value: float, breakdown: dict[str, str]) -> None:
         expected = KINDS.get(metric)

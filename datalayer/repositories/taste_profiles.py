@@ -105,9 +105,9 @@ class TasteProfileRepository:
     async def find_taste_profile(self, user_id: uuid.UUID) -> TasteProfileOut | None:
         """The user's profile, or None."""
         owner = as_uuid(user_id, "user_id")
-        statement = select(UserTasteProfile).where(UserTasteProfile.user_id == owner)
 
         async def query(session: AsyncSession) -> TasteProfileOut | None:
+            statement = select(UserTasteProfile).where(UserTasteProfile.user_id == owner)
             profile = (await session.execute(statement)).scalar_one_or_none()
             return TasteProfileOut.model_validate(profile) if profile else None
 

@@ -57,8 +57,6 @@ async def test_seed_events_invalidate_exactly_the_dependent_entries(
         "recipes_all": keys.user_recipes(user),
         "recipes_page2": keys.user_recipes(user, "page=2"),
         "taste": keys.taste_profile(user),
-        "recommendations": keys.recommendations(user),
-        "similar": keys.similarity_matches(user, "k=10"),
         "details": keys.recipe_details(recipe),
         "embedding": keys.recipe_embeddings(recipe),
         "ingredients": keys.parsed_ingredients(recipe),
@@ -70,7 +68,7 @@ async def test_seed_events_invalidate_exactly_the_dependent_entries(
     expectations = [
         (
             lambda p: p.user_updated(user),
-            {"profile", "recipes_all", "recipes_page2", "taste", "recommendations", "similar"},
+            {"profile", "recipes_all", "recipes_page2", "taste"},
         ),
         (
             lambda p: p.recipe_updated(recipe, user),
@@ -81,11 +79,9 @@ async def test_seed_events_invalidate_exactly_the_dependent_entries(
                 "embedding",
                 "ingredients",
                 "search",
-                "recommendations",
-                "similar",
             },
         ),
-        (lambda p: p.taste_profile_updated(user), {"taste", "recommendations", "similar"}),
+        (lambda p: p.taste_profile_updated(user), {"taste"}),
     ]
     await _cached(cache, source, entries)
     for queue_event, expected in expectations:

@@ -127,9 +127,9 @@ async def test_typed_values_come_back_as_models_from_redis(make_cache: MakeCache
 
 def test_settings_switch_types_off_by_name_and_reject_unknown_names() -> None:
     config = CacheConfig.from_settings(
-        load_settings(cache_disabled_types="search_results, recommendations")
+        load_settings(cache_disabled_types="search_results, taste_profile")
     )
-    assert config.disabled_types == {DataType.SEARCH_RESULTS, DataType.RECOMMENDATIONS}
+    assert config.disabled_types == {DataType.SEARCH_RESULTS, DataType.TASTE_PROFILE}
     with pytest.raises(ConfigurationError, match="CACHE_DISABLED_TYPES"):
         CacheConfig.from_settings(load_settings(cache_disabled_types="recipes"))
 

@@ -5,6 +5,7 @@ yet never answers from L1 an entry that an invalidation it has not read yet made
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -69,3 +70,34 @@ async def test_a_stalled_process_never_answers_l1_with_an_entry_invalidated_mean
     writer.start()
     writer.join()  # the reader's loop is blocked all along: its subscriber read nothing
     assert await reader.get_or_load(key, source.loader("r")) == "v2"
+
+
+async def test_an_acknowledgement_that_fails_keeps_l1_and_l2(
+    make_cache: MakeCache, raw_redis: Any, prefix: str
+) -> None:
+    """The invalidation is applied before it is acknowledged: an acknowledgement that
+    cannot be sent (here Redis refuses it; in production a stall times it out) must not
+    count as a lost subscription, whose L1 flush and L2 fence would cost every process its
+    cache."""
+    source = Source()
+    for name in ("r", "other"):
+        source.write(name, "v1")
+    key, other_key = keys.recipe_details("r"), keys.recipe_details("other")
+    reader = await make_cache(**HEARTBEAT)
+    for each in (key, other_key):
+        await reader.get_or_load(each, source.loader(each.identity))
+    await raw_redis.set(f"{prefix}ack:planted", "not a list")  # RPUSH on it fails
+    planted = {"origin": "elsewhere", "scopes": list(key.scopes), "ack": f"{prefix}ack:planted"}
+    await raw_redis.publish(f"{prefix}inv", json.dumps(planted))
+    writer = await make_cache(**HEARTBEAT)
+    await writer.invalidate(["unrelated"])  # acknowledged after the planted message
+    assert reader.subscription_losses == 0
+    assert reader._subscriber is not None and reader._subscriber.failed_acknowledgements == 1
+    assert await reader.get_or_load(key, source.loader("r")) == "v1"
+    assert await reader.get_or_load(other_key, source.loader("other")) == "v1"
+    counters = reader.stats.snapshot()[DataType.RECIPE_DETAILS]
+    assert (counters.l2_hits, counters.l1_hits) == (1, 1)  # dropped from L1; the rest kept
+    third = await make_cache(**HEARTBEAT)
+    assert await third.get_or_load(other_key, source.loader("other")) == "v1"
+    assert third.stats.snapshot()[DataType.RECIPE_DETAILS].l2_hits == 1  # L2 not fenced
+    assert source.count("other") == 1
