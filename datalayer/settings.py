@@ -145,7 +145,7 @@ class Settings(BaseSettings):
         "`vector tune`, else this default.",
     )
     vector_recall_sample_rate: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
-        default=0.01,
+        default=0.001,
         description="Share of similarity searches re-run exactly in the background to publish "
         "VectorSearchRecall; 0 disables.",
     )
