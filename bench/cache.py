@@ -1,4 +1,4 @@
-"""Cache benchmark: ``python -m bench.cache [--quick] [--output-dir DIR]``.
+"""Cache benchmark: ``python -m bench --only cache [--quick] [--output-dir DIR]``.
 
 A seeded bounded-Zipf workload over users and recipes (95% reads: recipe details, user
 profiles, user recipe lists; 5% writes: a recipe or profile update, committed in
@@ -23,7 +23,6 @@ repositories' read paths are wired in separately); the cache code measured is th
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import multiprocessing
@@ -434,21 +433,3 @@ def write(results: dict[str, Any], output_dir: Path) -> None:
         "",
     ]
     (output_dir / "cache.md").write_text("\n".join(lines))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.cache", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small smoke run")
-    parser.add_argument("--output-dir", type=Path, help="where to write the result files")
-    args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
-    if args.output_dir is not None:
-        config = replace(config, output_dir=args.output_dir)
-    results = run(config)
-    write(results, config.output_dir)
-    print((config.output_dir / "cache.md").read_text())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
