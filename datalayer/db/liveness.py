@@ -4,7 +4,8 @@ A server that restarts, fails over or ends a backend (``pg_terminate_backend``, 
 timeout) sends its last message and closes the socket, so a dead pooled connection has
 something to read or has reached end of file. :func:`install_liveness_check` looks at the
 socket of every connection the pool hands out (a poll with no wait, then libpq reads what
-arrived): a connection that turns out closed is discarded and the checkout gets a new one.
+arrived): a connection that turns out closed, or whose server has sent its FATAL goodbye
+ahead of the close, is discarded and the checkout gets a new one.
 The others stay pooled; each is checked as it is handed out, at no cost. The statement that follows
 then runs on a live connection, so a write is not lost to a stale connection (writes are
 never retried).
@@ -56,9 +57,27 @@ def closed_by_server(connection: psycopg.AsyncConnection[Any]) -> bool:
             pgconn.consume_input()
         except psycopg.OperationalError:
             return True
-        if pgconn.status != ConnStatus.OK:
+        if pgconn.status != ConnStatus.OK or _announced_its_end(connection):
             return True
     return False
+
+
+def _announced_its_end(connection: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether what was read holds the server's FATAL goodbye (``pg_terminate_backend``, a
+    shutdown): it is sent before the socket closes, and the close can arrive later."""
+    fatal: list[str] = []
+
+    def _record(notice: psycopg.errors.Diagnostic) -> None:
+        if notice.severity_nonlocalized in ("FATAL", "PANIC"):
+            fatal.append(notice.sqlstate or "")
+
+    connection.add_notice_handler(_record)
+    try:
+        # Parsing hands an error that arrives while idle to the notice handlers.
+        connection.pgconn.is_busy()
+    finally:
+        connection.remove_notice_handler(_record)
+    return bool(fatal)
 
 
 def install_liveness_check(engine: AsyncEngine) -> None:

@@ -75,7 +75,8 @@ class RotatingLogin:
             self.client.put_secret_value(SecretId=self.arn, SecretString=json.dumps(self.secret))
         self._admin(
             sql.SQL(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {}"
+                # With a timeout it returns once each backend has exited (and said goodbye).
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = {}"
             ).format(sql.Literal(self.role))
         )
 

@@ -106,3 +106,52 @@ async def test_writes_after_a_restart_of_an_idle_pool_succeed(
         await database.dispose()
         restartable_postgres.start_again()
         restartable_postgres.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+class LingeringCloseProxy:
+    """A TCP proxy in front of PostgreSQL that passes every byte on but, when the server
+    closes, keeps the client's side open for ``linger`` seconds: the FATAL goodbye arrives,
+    the close does not (yet)."""
+
+    def __init__(self, upstream_port: int, linger: float = 2.0) -> None:
+        self.upstream_port = upstream_port
+        self.linger = linger
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+
+        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter, linger: float) -> None:
+            while data := await r.read(65536):
+                w.write(data)
+                await w.drain()
+            await asyncio.sleep(linger)
+            w.close()
+
+        await asyncio.gather(
+            pipe(client_r, server_w, 0), pipe(server_r, client_w, self.linger),
+            return_exceptions=True,
+        )  # fmt: skip
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_a_goodbye_ahead_of_the_close_counts_as_closed(empty_database_url: str) -> None:
+    url = psycopg.conninfo.conninfo_to_dict(empty_database_url)
+    proxy = LingeringCloseProxy(int(url["port"]))
+    port = await proxy.start()
+    try:
+        proxied = psycopg.conninfo.make_conninfo(empty_database_url, host="127.0.0.1", port=port)
+        async with await psycopg.AsyncConnection.connect(proxied) as connection:
+            pid = connection.info.backend_pid
+            await _terminate(empty_database_url, pid)
+            await asyncio.sleep(0.2)  # the FATAL message has crossed the proxy; the close has not
+            assert closed_by_server(connection)
+    finally:
+        await proxy.stop()
