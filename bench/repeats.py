@@ -26,10 +26,12 @@ HEADLINE: dict[str, Path] = {
     "filtered 1pct p95 ms": ("filtered", "1pct", "p95_ms"),
     "filtered 1pct recall@20": ("filtered", "1pct", "recall_at_20"),
     "bulk_load rows/s": ("bulk_load", "copy_rows_per_s"),
-    "COPY / executemany": ("bulk_load", "copy_over_executemany"),
+    "bulk_load / executemany (indexed)": ("bulk_load", "indexed", "bulk_load_over_executemany"),
+    "COPY / executemany (no index)": ("bulk_load", "copy_over_executemany"),
     "full-text p95 ms": ("fts_p95_ms",),
     "hybrid p95 ms": ("hybrid_p95_ms",),
     "tuned ef_search": ("tuned", "ef_search"),
+    "tuned recall@20 (fresh queries)": ("tuned", "recall_at_20"),
     "tuned p95 ms": ("tuned", "p95_ms"),
 }
 """Figures summarised by their median, by label; a path missing from any run is skipped."""

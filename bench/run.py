@@ -179,7 +179,9 @@ async def _search(
     results["default"] = _default_block(settings, sweep)
     results["recommended_ef_search"] = recommended_ef_search(sweep)
     results["recommended_ef_search_index_forced"] = recommended_ef_search(forced)
-    results["tuned"] = await tuned_block(searcher, truth, progress)
+    results["tuned"] = await tuned_block(
+        searcher, truth, progress, min_ef=settings.vector_tune_min_ef_search
+    )
     log(_line(f"tuned ef_search={results['tuned']['ef_search']}", results["tuned"]))
     repo_raw = await repository_vs_raw(searcher, default_ef, progress)
     log(_line("repository", repo_raw["repository"]))

@@ -22,7 +22,9 @@ SAMPLE = 200
 SEED = 20261203
 
 
-async def tuned_block(searcher: Searcher, truth: IntArray, progress: Progress) -> dict[str, Any]:
+async def tuned_block(
+    searcher: Searcher, truth: IntArray, progress: Progress, *, min_ef: int
+) -> dict[str, Any]:
     """``tuned.{ef_search, recall_at_20, p95_ms}`` plus what the tuner estimated."""
     task = progress.add_task("vector tune", total=None)
 
@@ -31,7 +33,13 @@ async def tuned_block(searcher: Searcher, truth: IntArray, progress: Progress) -
 
     started = time.perf_counter()
     result = await tune_ef_search(
-        searcher.db, target_recall=TARGET_RECALL, k=K, sample=SAMPLE, seed=SEED, progress=step
+        searcher.db,
+        target_recall=TARGET_RECALL,
+        k=K,
+        sample=SAMPLE,
+        min_ef=min_ef,
+        seed=SEED,
+        progress=step,
     )
     seconds = round(time.perf_counter() - started, 1)
     measured = await searcher.run(
@@ -43,6 +51,7 @@ async def tuned_block(searcher: Searcher, truth: IntArray, progress: Progress) -
         "p95_ms": measured["p95_ms"],
         "p50_ms": measured["p50_ms"],
         "target_recall": TARGET_RECALL,
+        "min_ef_search": min_ef,
         "target_met": result.target_met,
         "tuner_recall_mean": round(result.recall_mean, 4),
         "tuner_recall_lower_bound": round(result.recall_lower_bound, 4),

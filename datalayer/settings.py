@@ -153,6 +153,12 @@ class Settings(BaseSettings):
         default=0.95,
         description="Recall@k the vector_tune maintenance task tunes ef_search for.",
     )
+    vector_tune_min_ef_search: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=120,
+        description="Smallest ef_search vector tune stores: recall measured with stored rows "
+        "as queries runs above fresh queries' recall, so tuning raises ef_search on hard data "
+        "but does not lower it below this floor.",
+    )
     datalayer_home: Path = Field(
         default=Path(".datalayer"),
         description="Where the embedded PostgreSQL keeps its data directory and state.",

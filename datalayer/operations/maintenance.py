@@ -224,7 +224,11 @@ async def _statistics(ctx: _Context) -> _Outcome:
 
 
 async def _vector_tune(ctx: _Context) -> _Outcome:
-    result = await tune_ef_search(ctx.db, target_recall=ctx.settings.vector_tune_target_recall)
+    result = await tune_ef_search(
+        ctx.db,
+        target_recall=ctx.settings.vector_tune_target_recall,
+        min_ef=ctx.settings.vector_tune_min_ef_search,
+    )
     if not result.target_met:
         raise RecallTargetError(result.describe())
     return 1, result.describe(), result.as_dict()

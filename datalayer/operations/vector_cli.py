@@ -36,15 +36,27 @@ def vector_tune(
     max_ef: Annotated[
         int, typer.Option("--max-ef", min=1, max=1000, help="Largest ef_search to try.")
     ] = 1000,
+    min_ef: Annotated[
+        int | None,
+        typer.Option(
+            "--min-ef",
+            min=1,
+            max=1000,
+            help="Smallest ef_search to store (default: VECTOR_TUNE_MIN_EF_SEARCH, 120).",
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the query sample.")] = None,
 ) -> None:
     """Measure HNSW recall@k at increasing ef_search on sampled stored vectors (on the
-    primary), store the smallest ef_search whose 95% lower bound meets the target, and
+    primary), store the smallest ef_search of at least --min-ef whose 95% lower bound meets
+    the target, and
     exit 1 when no ef_search up to --max-ef does (the largest is stored then)."""
     from datalayer.runtime import DataLayer
 
     settings = get_settings()
     target = settings.vector_tune_target_recall if target_recall is None else target_recall
+    # The configured floor gives way to an explicit --max-ef below it; --min-ef does not.
+    floor = min(settings.vector_tune_min_ef_search, max_ef) if min_ef is None else min_ef
 
     async def run() -> TuningResult:
         async with DataLayer.from_settings(settings) as datalayer:
@@ -60,6 +72,7 @@ def vector_tune(
                     k=k,
                     sample=sample,
                     max_ef=max_ef,
+                    min_ef=floor,
                     seed=seed,
                     progress=step,
                 )

@@ -28,13 +28,15 @@ async def test_the_tuned_block_measures_the_repository_at_the_stored_ef_search(
 ) -> None:
     dataset, _, repository = loaded
     truth, _ = exact_top_k(dataset.vectors, dataset.queries, 20)
-    tuned = await tuned_block(Searcher(db, repository, dataset, database_url), truth, progress)
+    searcher = Searcher(db, repository, dataset, database_url)
+    tuned = await tuned_block(searcher, truth, progress, min_ef=150)
 
     async with db.write_engine.connect() as connection:
         stored = (
             await connection.execute(text("SELECT ef_search FROM vector_search_tuning"))
         ).scalar_one()
-    assert tuned["ef_search"] == stored
+    assert tuned["ef_search"] == stored >= 150  # never below the floor it was given
+    assert tuned["min_ef_search"] == 150
     assert 0.0 <= tuned["recall_at_20"] <= 1.0 and tuned["p95_ms"] > 0
     assert tuned["tuner_sample"] == 200  # of the 400 rows
     (row,) = [line for line in tuned_section({"tuned": tuned}) if line.startswith(f"| {stored} ")]

@@ -142,6 +142,27 @@ async def test_the_smallest_ef_search_whose_bound_meets_the_target_is_stored(
     assert stored["row_count"] == ROWS
 
 
+async def test_the_floor_keeps_the_sweep_going_up_to_it(loaded: Database) -> None:
+    # A target the ladder meets early (see above) and a floor above that: the sweep runs on
+    # to the floor, and what is stored is the floor, with the figures measured there.
+    unfloored = await tune_ef_search(loaded, target_recall=0.5, k=K, sample=30, seed=3)
+    floor = 150
+    assert unfloored.ef_search < floor
+    result = await tune_ef_search(loaded, target_recall=0.5, k=K, sample=30, seed=3, min_ef=floor)
+    assert result.ef_search == floor and result.target_met
+    assert [row.ef_search for row in result.sweep][-1] == floor
+    assert result.recall_mean == result.sweep[-1].recall_mean
+    (stored,) = (await stored_rows(loaded))[-1:]
+    assert stored["ef_search"] == floor
+
+
+async def test_a_floor_above_the_largest_ef_search_is_refused(loaded: Database) -> None:
+    before = await stored_rows(loaded)
+    with pytest.raises(InvalidInputError):
+        await tune_ef_search(loaded, k=K, sample=30, max_ef=100, min_ef=200)
+    assert await stored_rows(loaded) == before
+
+
 async def test_an_unreachable_target_stores_the_largest_ef_search_tried(loaded: Database) -> None:
     before = len(await stored_rows(loaded))
     result = await tune_ef_search(loaded, target_recall=1.0, k=K, sample=20, max_ef=60, seed=1)
@@ -166,7 +187,8 @@ def test_cli_tunes_and_exits_1_with_a_message_when_the_target_is_not_met(
     tuned = cli(loaded_url, home, "vector", "tune", "--target-recall", "0.5", "--k", "10",
                 "--sample", "20", "--seed", "3")  # fmt: skip
     assert tuned.returncode == 0, tuned.stdout + tuned.stderr
-    assert "stored ef_search 40: recall@10" in tuned.stdout and "target 0.5 met" in tuned.stdout
+    # Met at 40, stored at the configured floor.
+    assert "stored ef_search 120: recall@10" in tuned.stdout and "target 0.5 met" in tuned.stdout
 
     missed = cli(loaded_url, home, "vector", "tune", "--target-recall", "1", "--k", "10",
                  "--sample", "20", "--max-ef", "50")  # fmt: skip
@@ -179,7 +201,7 @@ def test_cli_help_names_the_options() -> None:
     shown = cli("postgresql://unused@127.0.0.1:1/none", Path(tempfile.mkdtemp()), "vector",
                 "tune", "--help")  # fmt: skip
     assert shown.returncode == 0, shown.stderr
-    for option in ("--target-recall", "--k", "--sample", "--max-ef", "--seed"):
+    for option in ("--target-recall", "--k", "--sample", "--max-ef", "--min-ef", "--seed"):
         assert option in shown.stdout
 
 
@@ -192,7 +214,9 @@ async def test_vector_tune_is_an_opt_in_maintenance_task(
     (result,) = await run_maintenance(loaded, settings, ["vector_tune"], emitter=emitter)
     emitter.flush()
     assert result.ok and result.items == 1, result.detail
-    assert result.figures["ef_search"] == 40 and result.figures["target_met"] is True
+    # Met at 40 already; stored at the settings' floor (VECTOR_TUNE_MIN_EF_SEARCH, 120).
+    assert settings.vector_tune_min_ef_search == 120
+    assert result.figures["ef_search"] == 120 and result.figures["target_met"] is True
     assert "queries" not in result.figures
     published = [d["MaintenanceItems"] for d in documents if d.get("Task") == "vector_tune"]
     assert published == [[1.0]]
