@@ -9,7 +9,7 @@ back on any error, and turns driver errors into the datalayer's error tree.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from pydantic import TypeAdapter
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 INVALIDATIONS = "invalidations"
 """``session.info`` key of the unit of work's :class:`~datalayer.cache.PendingInvalidations`."""
@@ -271,22 +272,9 @@ class Database:
         the primary). A replica lost in the middle of a read raises ``UnavailableError``
         and is marked down, so a retry of the read goes elsewhere.
         """
-        for replica in self.routing.read_candidates():
-            connected = False
-            try:
-                async with _unit_of_work(replica.sessions) as session:
-                    session.info[ON_REPLICA] = True
-                    await session.connection()
-                    connected = True
-                    yield session
-                return
-            except DataLayerError as exc:
-                if connected and not isinstance(exc, UnavailableError):
-                    raise
-                self.routing.mark_down(replica)
-                if connected:
-                    raise
-        async with _unit_of_work(self._write_sessions) as session:
+        async with self._routed(
+            self._replica_session, lambda: _unit_of_work(self._write_sessions)
+        ) as session:
             yield session
 
     @asynccontextmanager
@@ -297,12 +285,36 @@ class Database:
         The connection is idle: statements sent without a transaction run in autocommit
         or in an implicit one (a pipeline up to its Sync). See :mod:`datalayer.db.driver`.
         """
+        async with self._routed(
+            lambda replica: lend(replica.engine, replica.sessions),
+            lambda: lend(self.write_engine, self._write_sessions),
+        ) as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def _replica_session(self, replica: Replica) -> AsyncIterator[AsyncSession]:
+        async with _unit_of_work(replica.sessions) as session:
+            session.info[ON_REPLICA] = True
+            await session.connection()  # connect now, so a dead replica is skipped
+            yield session
+
+    @asynccontextmanager
+    async def _routed(
+        self,
+        on_replica: Callable[[Replica], AbstractAsyncContextManager[R]],
+        on_primary: Callable[[], AbstractAsyncContextManager[R]],
+    ) -> AsyncIterator[R]:
+        """What ``on_replica`` opens on the first replica that connects, else ``on_primary``.
+
+        A replica that fails before it is handed out is marked down and skipped; one lost
+        while in use is marked down and the error raised (a retry then goes elsewhere).
+        """
         for replica in self.routing.read_candidates():
             connected = False
             try:
-                async with lend(replica.engine, replica.sessions) as connection:
+                async with on_replica(replica) as opened:
                     connected = True
-                    yield connection
+                    yield opened
                 return
             except DataLayerError as exc:
                 if connected and not isinstance(exc, UnavailableError):
@@ -310,8 +322,8 @@ class Database:
                 self.routing.mark_down(replica)
                 if connected:
                     raise
-        async with lend(self.write_engine, self._write_sessions) as connection:
-            yield connection
+        async with on_primary() as opened:
+            yield opened
 
     async def dispose(self) -> None:
         await self.routing.aclose()
