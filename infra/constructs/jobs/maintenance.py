@@ -9,11 +9,14 @@ is simply retried by the next one; failures are counted as ``JobFailed{Job=maint
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -63,27 +66,42 @@ class MaintenanceJob(Construct):
         function = self.job.function
         secret_reference(self, "DatabaseSecret", database_secret).grant_read(function)
         grant_decrypt_via_secrets_manager(function, database_key)
-        self.schedule = events.Rule(
+        self.schedule = _schedule(
             self,
             "Schedule",
-            description=f"{prefix}: run the maintenance tasks",
-            schedule=events.Schedule.expression(maintenance.schedule),
-            targets=[
-                targets.LambdaFunction(
-                    function, event=events.RuleTargetInput.from_object({}), retry_attempts=0
-                )
-            ],
+            f"{prefix}: run the maintenance tasks",
+            maintenance.schedule,
+            function,
+            {},
         )
-        self.vector_tune_schedule = events.Rule(
+        self.vector_tune_schedule = _schedule(
             self,
             "VectorTuneSchedule",
-            description=f"{prefix}: re-tune the vector search ef_search",
-            schedule=events.Schedule.expression(maintenance.vector_tune_schedule),
-            targets=[
-                targets.LambdaFunction(
-                    function,
-                    event=events.RuleTargetInput.from_object({"tasks": ["vector_tune"]}),
-                    retry_attempts=0,
-                )
-            ],
+            f"{prefix}: re-tune the vector search ef_search",
+            maintenance.vector_tune_schedule,
+            function,
+            {"tasks": ["vector_tune"]},
         )
+
+
+def _schedule(
+    scope: Construct,
+    construct_id: str,
+    description: str,
+    expression: str,
+    function: lambda_.IFunction,
+    event: dict[str, Any],
+) -> events.Rule:
+    """A rule invoking ``function`` with ``event`` on ``expression``, once (no retries: every
+    task is idempotent and the next run picks up what this one missed)."""
+    return events.Rule(
+        scope,
+        construct_id,
+        description=description,
+        schedule=events.Schedule.expression(expression),
+        targets=[
+            targets.LambdaFunction(
+                function, event=events.RuleTargetInput.from_object(event), retry_attempts=0
+            )
+        ],
+    )
