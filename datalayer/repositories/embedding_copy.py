@@ -1,11 +1,14 @@
 """Rows of ``recipe_embeddings`` in PostgreSQL's binary COPY format, for bulk loads.
 
-A load is checked in full before anything is sent (:func:`checked_chunks`): each chunk's
-vectors become one float32 matrix, checked with one numpy call per rule. Encoding is numpy
-too (:func:`encode_chunk`: one packed record array per chunk, whole columns filled at
-once), not psycopg's ``write_row``, whose per-value Python work on 1536 floats caps a load
-at a few thousand rows per second. :func:`copy_rows` encodes the next chunk in a worker
-thread while the server takes the current one.
+A load goes in chunks (:func:`encode_chunk`): each chunk's vectors become one float32
+matrix, checked with one numpy call per rule, then the chunk is encoded with numpy too (one
+packed record array, whole columns filled at once), not psycopg's ``write_row``, whose
+per-value Python work on 1536 floats caps a load at a few thousand rows per second.
+:func:`copy_rows` checks and encodes the next chunk in a worker thread while the server
+takes the current one, so only a few chunks are in memory at any time: checking a whole
+load up front held all its vectors (600 MB per 100,000 rows), and their fresh memory pages
+cost about a second per 100,000 rows before the COPY could start.
+A bad vector in a later chunk aborts the COPY, and the load's transaction writes nothing.
 
 Each row's ``id`` is drawn here, a random (version 4) UUID like the column's default
 ``gen_random_uuid()``: PostgreSQL's COPY inserts one row at a time into a table with a
@@ -18,7 +21,6 @@ import asyncio
 import os
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,14 +38,6 @@ COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 COPY_TRAILER = struct.pack("!h", -1)
 _UUID_LENGTH = struct.pack("!i", 16)
 _ROW_HEAD = struct.pack("!h", len(LOADED_COLUMNS)) + _UUID_LENGTH
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Rows of a load whose vectors passed the checks, with those vectors as one matrix."""
-
-    rows: Sequence[EmbeddingIn]
-    vectors: npt.NDArray[np.float32]
 
 
 def vector_matrix(
@@ -70,34 +64,32 @@ def vector_matrix(
     )
 
 
-def checked_chunks(rows: Sequence[EmbeddingIn], dim: int, chunk: int) -> list[Chunk]:
-    """``rows`` in chunks of at most ``chunk`` rows, every vector checked; the first bad
-    one raises :class:`~datalayer.errors.InvalidInputError`."""
-    return [
-        Chunk(part, vector_matrix([row.embedding for row in part], dim, first_row=start))
-        for start in range(0, len(rows), chunk)
-        for part in (rows[start : start + chunk],)
-    ]
-
-
-def encode_chunk(chunk: Chunk) -> list[memoryview]:
-    """The rows of ``chunk`` in binary COPY format: one block per model and version (COPY
-    takes the rows in any order), each a view of a numpy buffer, written without copies."""
+def encode_chunk(rows: Sequence[EmbeddingIn], dim: int, first_row: int = 0) -> list[memoryview]:
+    """Check the vectors of ``rows`` and encode the rows in binary COPY format: one block per
+    model and version (COPY takes the rows in any order), each a view of a numpy buffer,
+    written without copies. The first bad vector raises
+    :class:`~datalayer.errors.InvalidInputError` naming its row, counted from
+    ``first_row``."""
+    vectors = vector_matrix([row.embedding for row in rows], dim, first_row=first_row)
     groups: dict[tuple[str, str], list[int]] = {}
-    for index, row in enumerate(chunk.rows):
+    for index, row in enumerate(rows):
         groups.setdefault((row.model, row.model_version), []).append(index)
     if len(groups) == 1:
         ((model, version),) = groups
-        return [_encode_group(chunk.rows, chunk.vectors, model, version)]
+        return [_encode_group(rows, vectors, model, version)]
     return [
-        _encode_group([chunk.rows[i] for i in members], chunk.vectors[members], model, version)
+        _encode_group([rows[i] for i in members], vectors[members], model, version)
         for (model, version), members in groups.items()
     ]
 
 
 def encode_rows(rows: Sequence[EmbeddingIn], dim: int, chunk: int) -> list[memoryview]:
-    """:func:`checked_chunks` and :func:`encode_chunk` of every chunk, in order."""
-    return [block for part in checked_chunks(rows, dim, chunk) for block in encode_chunk(part)]
+    """:func:`encode_chunk` of every chunk of ``chunk`` rows, in order."""
+    return [
+        block
+        for start in range(0, len(rows), chunk)
+        for block in encode_chunk(rows[start : start + chunk], dim, first_row=start)
+    ]
 
 
 def random_uuids(count: int) -> npt.NDArray[np.void]:
@@ -166,22 +158,34 @@ def _text_field(value: str) -> bytes:
     return struct.pack("!i", len(data)) + data
 
 
-async def copy_rows(session: AsyncSession, chunks: Sequence[Chunk]) -> None:
-    """Send ``chunks`` through one ``COPY ... FROM STDIN`` on the session's connection,
-    encoding each one (:func:`encode_chunk`) in a worker thread while the previous one is
-    being written, so the server does not wait for the client's encoding."""
+async def copy_rows(
+    session: AsyncSession, rows: Sequence[EmbeddingIn], dim: int, chunk: int
+) -> None:
+    """Send ``rows`` through one ``COPY ... FROM STDIN`` on the session's connection, in
+    chunks of ``chunk`` rows, checking and encoding each one (:func:`encode_chunk`) in a
+    worker thread while the previous one is being written, so the server does not wait for
+    the client. A bad vector ends the COPY with the chunk's
+    :class:`~datalayer.errors.InvalidInputError`; the caller's transaction then rolls back."""
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None
     loop = asyncio.get_running_loop()
-    async with raw.cursor() as cursor, cursor.copy(COPY_SQL) as copy:
-        await copy.write(COPY_HEADER)
-        encoding = loop.run_in_executor(None, encode_chunk, chunks[0]) if chunks else None
-        for index in range(len(chunks)):
-            assert encoding is not None
-            blocks = await encoding
-            if index + 1 < len(chunks):
-                encoding = loop.run_in_executor(None, encode_chunk, chunks[index + 1])
-            for block in blocks:
-                await copy.write(block)
-        await copy.write(COPY_TRAILER)
+
+    def encoded(start: int) -> asyncio.Future[list[memoryview]]:
+        return loop.run_in_executor(None, encode_chunk, rows[start : start + chunk], dim, start)
+
+    starts = range(0, len(rows), chunk)
+    pending = encoded(0) if rows else None
+    try:
+        async with raw.cursor() as cursor, cursor.copy(COPY_SQL) as copy:
+            await copy.write(COPY_HEADER)
+            for start in starts:
+                assert pending is not None
+                blocks = await pending
+                pending = encoded(start + chunk) if start + chunk < len(rows) else None
+                for block in blocks:
+                    await copy.write(block)
+            await copy.write(COPY_TRAILER)
+    finally:
+        if pending is not None and not pending.cancel():
+            pending.exception()  # retrieved: asyncio would log an unretrieved one as lost

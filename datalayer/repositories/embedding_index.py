@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from datalayer.repositories.embedding_copy import Chunk, copy_rows
-from datalayer.schemas.embeddings import BulkLoadOut
+from datalayer.repositories.embedding_copy import copy_rows
+from datalayer.schemas.embeddings import BulkLoadOut, EmbeddingIn
 from datalayer.settings import Settings
 
 REBUILD_SHARE = 0.2
@@ -105,23 +105,24 @@ async def rebuild_vector_indexes(session: Any, settings: Settings, rows: int) ->
     return time.perf_counter() - started
 
 
-async def load_blocks(
+async def load_rows(
     session: Any,
-    chunks: Sequence[Chunk],
-    loading: int,
+    rows: Sequence[EmbeddingIn],
+    batch_size: int,
     settings: Settings,
     rebuild_index: bool | None,
 ) -> BulkLoadOut:
-    """COPY ``chunks`` (``loading`` rows) in the session's transaction, with no statement
-    timeout, dropping and rebuilding the vector indexes around it when ``rebuild_index``
-    says so (``None``: :func:`should_rebuild` decides)."""
+    """COPY ``rows`` in chunks of ``batch_size`` in the session's transaction, with no
+    statement timeout, dropping and rebuilding the vector indexes around it when
+    ``rebuild_index`` says so (``None``: :func:`should_rebuild` decides)."""
+    loading = len(rows)
     await session.execute(text("SELECT set_config('statement_timeout', '0', true)"))
     existing = await estimated_rows(session)
     if rebuild_index is None:
         rebuild_index = should_rebuild(loading, existing)
     dropped = await drop_vector_indexes(session, settings) if rebuild_index else []
     started = time.perf_counter()
-    await copy_rows(session, chunks)
+    await copy_rows(session, rows, settings.embedding_dim, batch_size)
     copy_s = time.perf_counter() - started
     build_s = None
     if dropped:

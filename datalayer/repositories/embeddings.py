@@ -32,8 +32,7 @@ from datalayer.metric_names import Metric
 from datalayer.observability.emitter import metrics
 from datalayer.observability.recall import RecallSampler
 from datalayer.repositories.caching import invalidations, recipe_updated
-from datalayer.repositories.embedding_copy import checked_chunks
-from datalayer.repositories.embedding_index import load_blocks
+from datalayer.repositories.embedding_index import load_rows
 from datalayer.repositories.embedding_sql import (
     BATCH_SEARCH,
     EMBEDDING_COLUMNS,
@@ -161,16 +160,19 @@ class EmbeddingRepository:
         self,
         rows: Iterable[EmbeddingIn],
         *,
-        batch_size: int = 5000,
+        batch_size: int = 1000,
         rebuild_index: bool | None = None,
     ) -> BulkLoadOut:
         """Load many embeddings with binary COPY in one transaction.
 
-        Every vector is validated first, before anything is sent; one bad row loads nothing
-        and its error names it (``rows[73000].embedding contains NaN or infinity``). A row
-        the database refuses (a recipe that does not exist or has another owner) fails the
-        whole load the same way. The load has no statement timeout: it lasts as long as its
-        rows need.
+        The load is one transaction: one bad row loads nothing, and its error names it
+        (``rows[73000].embedding contains NaN or infinity``), as does a row the database
+        refuses (a recipe that does not exist or has another owner). Each chunk of
+        ``batch_size`` rows is checked and encoded while the previous one is being copied:
+        a bad vector late in a large load is found after the rows before it went to the
+        server, and they roll back with it. Chunks of 1,000 rows overlap the client's work
+        with the server's from the first few thousand rows on. The load has no statement
+        timeout: it lasts as long as its rows need.
 
         ``rebuild_index`` chooses how the vector indexes take the new rows. ``True`` drops
         them before the COPY and rebuilds them after it, in the same transaction (with
@@ -189,11 +191,10 @@ class EmbeddingRepository:
             )
         batch_size = bounded_int(batch_size, "batch_size", low=1, high=100_000)
         parsed = [parse(EmbeddingIn, item) for item in rows]
-        chunks = checked_chunks(parsed, self._dim, batch_size)
         if not parsed:
             return BulkLoadOut(rows=0, rebuilt_indexes=[], copy_s=0.0, index_build_s=None)
         async with self._db.transaction() as session:
-            done = await load_blocks(session, chunks, len(parsed), self._settings, rebuild_index)
+            done = await load_rows(session, parsed, batch_size, self._settings, rebuild_index)
             if (pending := invalidations(session)) is not None:
                 if len(parsed) > MAX_SCOPED_INVALIDATIONS:
                     pending.everything()  # one increment instead of one per loaded row

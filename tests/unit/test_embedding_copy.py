@@ -13,7 +13,6 @@ import pytest
 from datalayer.errors import InvalidInputError
 from datalayer.repositories.embedding_copy import (
     LOADED_COLUMNS,
-    checked_chunks,
     encode_rows,
     random_uuids,
     vector_matrix,
@@ -157,4 +156,4 @@ def test_the_error_names_the_first_bad_row_of_the_whole_load() -> None:
     loaded[23] = loaded[23].model_copy(update={"embedding": [float("inf")] * DIM})
     loaded[27] = loaded[27].model_copy(update={"embedding": [1.0] * (DIM - 1)})
     with pytest.raises(InvalidInputError, match=r"^rows\[23\]\.embedding contains NaN"):
-        checked_chunks(loaded, DIM, chunk=10)
+        encode_rows(loaded, DIM, chunk=10)
