@@ -120,7 +120,9 @@ async def test_a_repository_read_rides_out_a_restart(
     settings = load_settings(
         database_url=url,
         database_pool_size=1,
-        database_read_retry_attempts=8,
+        # Full jitter: 20 attempts wait about 9 s in all, past a restart that is slow to
+        # come back on a loaded machine (8 attempts waited as little as 2 s).
+        database_read_retry_attempts=20,
         database_read_retry_backoff_ms=200,
         database_read_retry_max_backoff_ms=1000,
     )
