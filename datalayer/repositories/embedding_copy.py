@@ -187,5 +187,7 @@ async def copy_rows(
                     await copy.write(block)
             await copy.write(COPY_TRAILER)
     finally:
-        if pending is not None and not pending.cancel():
-            pending.exception()  # retrieved: asyncio would log an unretrieved one as lost
+        if pending is not None:  # the COPY failed while the next chunk was being encoded
+            if pending.done() and not pending.cancelled():
+                pending.exception()  # retrieved: asyncio would log an unretrieved one as lost
+            pending.cancel()
