@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -21,7 +22,9 @@ from datalayer.errors import (
     DataLayerError,
     InvalidInputError,
     PermissionDeniedError,
+    UnavailableError,
 )
+from datalayer.repositories import embedding_copy
 from datalayer.repositories.embedding_index import (
     REBUILD_MIN_ROWS,
     build_memory_mb,
@@ -340,3 +343,34 @@ async def test_the_rebuild_function_runs_only_what_the_drop_function_kept(
             await session.execute(text("SELECT rebuild_embedding_vector_indexes()"))
     async with app_db.transaction() as session:
         assert (await session.execute(text("SELECT to_regclass('recipes')"))).scalar_one()
+
+
+async def test_a_connection_lost_mid_copy_is_a_typed_error_and_writes_nothing(
+    db: Database, settings: Settings, postgres: PostgresHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server drops the load's connection after the first chunks went out, while a later
+    chunk with a bad vector is being encoded: the load fails with UnavailableError (the
+    lost connection outranks the bad row), writes nothing, and the pool loads again."""
+    owner, ids = await recipes_of(db, 50)
+    rows = rows_for(owner, ids)
+    rows[35] = rows[35].model_copy(update={"embedding": np.full(DIM, np.nan)})
+    encode = embedding_copy.encode_chunk
+
+    def encode_with_a_fault(part: list[EmbeddingIn], dim: int, first_row: int) -> list[memoryview]:
+        if first_row == 10:
+            with psycopg.connect(postgres.admin_url, autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE query LIKE 'COPY recipe_embeddings%' AND pid <> pg_backend_pid()"
+                )
+        if first_row >= 20:
+            time.sleep(0.3)  # the server is gone by the time these chunks are sent
+        return encode(part, dim, first_row)
+
+    monkeypatch.setattr(embedding_copy, "encode_chunk", encode_with_a_fault)
+    with pytest.raises(UnavailableError):
+        await EmbeddingRepository(db, settings).bulk_load(rows, batch_size=10)
+    assert await embedding_count(db) == 0
+    monkeypatch.setattr(embedding_copy, "encode_chunk", encode)
+    good = rows_for(owner, ids)
+    assert (await EmbeddingRepository(db, settings).bulk_load(good, batch_size=10)).rows == 50
