@@ -14,8 +14,8 @@ transaction instead, so those timeouts hold for what is sent through it.
 from __future__ import annotations
 
 import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import psycopg
 from sqlalchemy.engine import Engine
@@ -24,7 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
-from datalayer.errors import DataLayerError, translate_db_error
+from datalayer.errors import translate_db_error
+
+DRIVER_ERRORS = (DBAPIError, SQLAlchemyError, psycopg.Error)
+"""What psycopg and SQLAlchemy raise; the datalayer's callers see its own errors instead."""
 
 TIMEOUTS_PER_TRANSACTION: weakref.WeakSet[Engine] = weakref.WeakSet()
 """Engines that set their timeouts when a transaction begins (PgBouncer mode)."""
@@ -40,16 +43,11 @@ async def lend(
         async with _in_transaction(sessions) as connection:
             yield connection
         return
-    try:
+    with translated_errors():
         connection = await engine.raw_connection()
-    except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
-        raise translate_db_error(exc) from None
     try:
-        yield connection
-    except DataLayerError:
-        raise
-    except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
-        raise translate_db_error(exc) from None
+        with translated_errors():
+            yield connection
     finally:
         # The pool's reset (a rollback, no round trip on an idle connection) needs the
         # greenlet bridge, as every pool operation of an async engine does.
@@ -61,13 +59,19 @@ async def _in_transaction(
     sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[PoolProxiedConnection]:
     async with sessions() as session:
-        try:
+        with translated_errors():
             async with session.begin():
                 yield await (await session.connection()).get_raw_connection()
-        except DataLayerError:
-            raise
-        except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
-            raise translate_db_error(exc) from None
 
 
-__all__ = ["TIMEOUTS_PER_TRANSACTION", "lend"]
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Driver and SQLAlchemy errors raised in the block become the datalayer's own
+    (:func:`~datalayer.errors.translate_db_error`: values never echoed)."""
+    try:
+        yield
+    except DRIVER_ERRORS as exc:
+        raise translate_db_error(exc) from None
+
+
+__all__ = ["DRIVER_ERRORS", "TIMEOUTS_PER_TRANSACTION", "lend", "translated_errors"]

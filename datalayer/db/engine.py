@@ -12,10 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import psycopg
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -30,7 +28,7 @@ from datalayer.db.credentials import (
     credentials_provider,
     install_credentials,
 )
-from datalayer.db.driver import TIMEOUTS_PER_TRANSACTION, lend
+from datalayer.db.driver import DRIVER_ERRORS, TIMEOUTS_PER_TRANSACTION, lend, translated_errors
 from datalayer.db.liveness import install_liveness_check
 from datalayer.db.retry import DEFAULT_READ_RETRY, ReadRetryPolicy
 from datalayer.db.routing import (
@@ -42,7 +40,7 @@ from datalayer.db.routing import (
     consistency_scope,
     parse_lsn,
 )
-from datalayer.errors import DataLayerError, UnavailableError, translate_db_error
+from datalayer.errors import DataLayerError, UnavailableError
 from datalayer.settings import Settings
 
 if TYPE_CHECKING:
@@ -219,20 +217,18 @@ class Database:
     async def _replicated(
         self, pending: PendingInvalidations | None
     ) -> AsyncIterator[AsyncSession]:
-        try:
+        with translated_errors():
             async with self.write_engine.connect() as connection:
                 bound = async_sessionmaker(connection, expire_on_commit=False)
                 async with _unit_of_work(bound, pending) as session:
                     yield session
                 try:
                     position: int | None = await commit_position(connection)
-                except (DBAPIError, SQLAlchemyError, psycopg.Error):
+                except DRIVER_ERRORS:
                     position = None  # committed, but where is unknown: stay on the primary
                 self.routing.record_write(position)
                 if pending is not None and position is not None:
                     pending.at_position(position)
-        except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
-            raise translate_db_error(exc) from None
 
     async def cached_read(
         self,
@@ -340,10 +336,6 @@ async def _unit_of_work(
     async with sessions() as session:
         if pending is not None:
             session.info[INVALIDATIONS] = pending
-        try:
+        with translated_errors():
             async with session.begin():
                 yield session
-        except DataLayerError:
-            raise
-        except (DBAPIError, SQLAlchemyError, psycopg.Error) as exc:
-            raise translate_db_error(exc) from None
