@@ -13,33 +13,23 @@ from rich.progress import Progress
 import bench.__main__ as bench_main
 from bench.backup import (
     BackupRunConfig,
+    load_dataset,
     measure_backup,
     measure_physical_backup,
     render_backup_markdown,
     write_backup_results,
 )
-from bench.dataset import build_dataset
-from bench.generator import GeneratorParams
-from bench.loading import build_hnsw_index, load_owners_and_recipes, measure_bulk_load
-from datalayer.db import Database
-from datalayer.repositories.embeddings import EmbeddingRepository
 from datalayer.settings import Settings
 
 pytestmark = pytest.mark.integration
 ROWS = 300
+QUIET = Progress(console=Console(quiet=True))
 
 
 async def test_the_figures_add_up_and_every_row_is_checked(
-    database_url: str, db: Database, settings: Settings, tmp_path: Path
+    database_url: str, settings: Settings, tmp_path: Path
 ) -> None:
-    dataset = build_dataset(GeneratorParams(dim=settings.embedding_dim), ROWS, 1)
-    progress = Progress(console=Console(quiet=True))
-    async with await AsyncConnection.connect(database_url) as connection:
-        await load_owners_and_recipes(connection, dataset, progress)
-        await measure_bulk_load(
-            connection, EmbeddingRepository(db, settings), dataset, 50, progress
-        )
-        await build_hnsw_index(connection)
+    dataset = await load_dataset(database_url, settings, ROWS, QUIET)
 
     results = await measure_backup(database_url, settings, tmp_path, jobs=2)
 
@@ -128,13 +118,9 @@ def test_only_backup_runs_only_the_backup_benchmark(
 
 
 async def test_the_physical_figures_add_up_beside_the_logical_ones(
-    database_url: str, db: Database, settings: Settings, tmp_path: Path
+    database_url: str, settings: Settings, tmp_path: Path
 ) -> None:
-    dataset = build_dataset(GeneratorParams(dim=settings.embedding_dim), ROWS, 1)
-    progress = Progress(console=Console(quiet=True))
-    async with await AsyncConnection.connect(database_url) as connection:
-        await load_owners_and_recipes(connection, dataset, progress)
-        await build_hnsw_index(connection)
+    await load_dataset(database_url, settings, ROWS, QUIET)
 
     logical = await measure_backup(database_url, settings, tmp_path, jobs=2)
     physical = await measure_physical_backup(database_url, settings, tmp_path)

@@ -68,8 +68,15 @@ async def recipes_of(db: Database, count: int) -> tuple[uuid.UUID, list[uuid.UUI
         return owner.id, [row[0] for row in rows]
 
 
-def rows_for(owner: uuid.UUID, ids: list[uuid.UUID], seed: int = 3) -> list[EmbeddingIn]:
-    vectors = np.random.default_rng(seed).normal(size=(len(ids), DIM))
+def rows_for(
+    owner: uuid.UUID, ids: list[uuid.UUID], seed: int = 3, *, same_vector: bool = False
+) -> list[EmbeddingIn]:
+    """A row per recipe of ``ids``; ``same_vector``: one array for every row (large loads
+    stay small in memory)."""
+    if same_vector:
+        vectors = [np.ones(DIM, dtype=np.float32)] * len(ids)
+    else:
+        vectors = list(np.random.default_rng(seed).normal(size=(len(ids), DIM)))
     return [
         EmbeddingIn(
             recipe_id=recipe_id,
@@ -186,18 +193,7 @@ async def test_a_bad_vector_deep_in_a_large_load_is_named_and_nothing_is_written
     db: Database, settings: Settings, bad: np.ndarray, message: str
 ) -> None:
     owner, ids = await recipes_of(db, 12_000)
-    vector = np.ones(DIM, dtype=np.float32)  # one array for every row: the test stays small
-    rows = [
-        EmbeddingIn(
-            recipe_id=recipe_id,
-            user_id=owner,
-            embedding=vector,
-            model="m",
-            model_version="1",
-            source_text_hash=HASH,
-        )
-        for recipe_id in ids
-    ]
+    rows = rows_for(owner, ids, same_vector=True)
     rows[11_000] = rows[11_000].model_copy(update={"embedding": bad})
     before = await vector_indexes(db)
     with pytest.raises(InvalidInputError, match=rf"^rows\[11000\]\.embedding {message}"):
